@@ -1,0 +1,43 @@
+"""The command line: the only package that imports click.
+
+Each command parses its flags, calls the core, hands results to a renderer and returns an
+exit code. Errors are mapped to exit codes in one place, :func:`main`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from gate import __version__
+from gate.cli.errors import run_guarded
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="Example:\n\n  gate check --change examples/change-request.yaml --env production",
+)
+@click.version_option(__version__, "-V", "--version", prog_name="gate")
+def cli() -> None:
+    """Deployment gate and canary controller.
+
+    \b
+    gate check      decide allow / warn / block for a change request, against YAML policies
+    gate rollout    drive a staged canary with automatic rollback
+    """
+
+
+def _register() -> None:
+    # one line per command module; each module's register() adds its commands to the group
+    pass
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (see gate.errors for the contract)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return run_guarded(lambda: cli.main(args=args, prog_name="gate", standalone_mode=False))

@@ -1,0 +1,81 @@
+"""Map every outcome of a command to an exit code and at most a few lines on stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gate.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ConfigErrors,
+    GateError,
+)
+
+
+def _err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def crash_log_dir() -> Path:
+    env = os.environ.get("GATE_CRASH_DIR")
+    return Path(env) if env else Path(tempfile.gettempdir())
+
+
+def save_traceback() -> Path | None:
+    """Write the current exception's traceback to a file and return its path."""
+    try:
+        directory = crash_log_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"gate-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
+        path.write_text(traceback.format_exc(), encoding="utf-8")
+        return path
+    except OSError:
+        return None
+
+
+def run_guarded(command: Callable[[], Any]) -> int:
+    """Run ``command`` (click in non-standalone mode) and turn its outcome into an exit code."""
+    try:
+        result = command()
+    except ConfigErrors as exc:
+        for line in exc.lines():
+            _err(f"gate: error: {line}")
+        return exc.exit_code
+    except GateError as exc:
+        _err(f"gate: error: {exc}")
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _err("gate: interrupted")
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        _err("gate: interrupted")
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_BAD_INPUT if exc.exit_code == 2 else int(exc.exit_code or EXIT_BAD_INPUT)
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the one place that catches everything
+        path = save_traceback()
+        where = f"; traceback saved to {path}" if path else ""
+        _err(f"gate: internal error: {type(exc).__name__}: {exc}{where}")
+        _err("gate: this is a bug in gate; please report it with that file")
+        return EXIT_INTERNAL
+    finally:
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            sys.stdout.flush()
+    return int(result) if isinstance(result, int) else EXIT_OK

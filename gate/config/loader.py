@@ -1,0 +1,191 @@
+"""Read YAML or JSON into plain data while keeping the line of every value.
+
+Every problem becomes a :class:`~gate.errors.ConfigError` naming the file and line: syntax
+errors, duplicate keys, empty or binary files, files too large, and alias bombs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gate.errors import ConfigError
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_EXPANDED_NODES = 100_000
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One loaded file: its data and the 1-based line of every path in it."""
+
+    file: str
+    data: Any
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line_of(self, path: PathKey) -> int | None:
+        """The line of ``path``, or of its nearest parent that has one."""
+        p = tuple(path)
+        while True:
+            if p in self.lines:
+                return self.lines[p]
+            if not p:
+                return None
+            p = p[:-1]
+
+    def error(self, path: PathKey, message: str) -> ConfigError:
+        return ConfigError(message, file=self.file, line=self.line_of(path), field=dotted(path))
+
+
+def dotted(path: PathKey) -> str:
+    """``("stages", 0, "weight")`` → ``stages[0].weight``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _no_timestamps() -> None:
+    # Keep YAML timestamps as strings: time parsing (with offsets and zones) is ours.
+    resolvers = _Loader.yaml_implicit_resolvers
+    for ch, items in list(resolvers.items()):
+        resolvers[ch] = [(tag, rx) for tag, rx in items if tag != "tag:yaml.org,2002:timestamp"]
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_no_timestamps()
+
+
+def _count_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # guards recursive aliases
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        for child in node.value:
+            total += _count_nodes(child, memo)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _count_nodes(k, memo) + _count_nodes(v, memo)
+    total = min(total, MAX_EXPANDED_NODES + 1)
+    memo[key] = total
+    return total
+
+
+def _construct(
+    node: yaml.Node,
+    path: PathKey,
+    doc_file: str,
+    lines: dict[PathKey, int],
+    loader: _Loader,
+    depth: int = 0,
+) -> Any:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if depth > 200:
+        raise ConfigError("nesting too deep", file=doc_file, line=node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                raise ConfigError(
+                    "mapping keys must be plain scalars",
+                    file=doc_file,
+                    line=line,
+                    field=dotted(path) or None,
+                )
+            skey = str(key)
+            if skey in result:
+                first = lines.get((*path, skey))
+                raise ConfigError(
+                    f"duplicate key {skey!r} (first defined on line {first})",
+                    file=doc_file,
+                    line=line,
+                    field=dotted((*path, skey)),
+                )
+            lines[(*path, skey)] = line
+            result[skey] = _construct(value_node, (*path, skey), doc_file, lines, loader, depth + 1)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [
+            _construct(child, (*path, i), doc_file, lines, loader, depth + 1)
+            for i, child in enumerate(node.value)
+        ]
+    return loader.construct_object(node, deep=True)
+
+
+def load_text(text: str, file: str) -> Document:
+    """Parse ``text`` (YAML or JSON) from ``file``; raise ConfigError on any problem."""
+    if "\x00" in text:
+        raise ConfigError("binary file: expected YAML or JSON text", file=file, line=1)
+    if not text.strip():
+        raise ConfigError("file is empty", file=file, line=1)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise ConfigError("file holds no document", file=file, line=1)
+        if _count_nodes(node, {}) > MAX_EXPANDED_NODES:
+            raise ConfigError(
+                f"document expands to more than {MAX_EXPANDED_NODES} values (alias bomb?)",
+                file=file,
+                line=1,
+            )
+        lines: dict[PathKey, int] = {}
+        data = _construct(node, (), file, lines, loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {what}", file=file, line=line) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=file) from None
+    except RecursionError:
+        raise ConfigError("nesting too deep", file=file) from None
+    finally:
+        loader.dispose()
+    return Document(file=file, data=data, lines=lines)
+
+
+def load_file(path: str | Path) -> Document:
+    """Read and parse one file; a missing, unreadable, binary or huge file is a ConfigError."""
+    name = str(path)
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise ConfigError("is a directory, expected a file", file=name)
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"file is {size} bytes, more than {MAX_FILE_BYTES}", file=name)
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("no such file", file=name) from None
+    except PermissionError:
+        raise ConfigError("permission denied", file=name) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if b"\x00" in raw:
+        raise ConfigError("binary file: expected YAML or JSON text", file=name, line=1)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError("not UTF-8 text", file=name, line=line) from None
+    return load_text(text, name)
