@@ -1,0 +1,1 @@
+"""Before a deploy: change request + policies → findings → decision. Never prints or exits."""

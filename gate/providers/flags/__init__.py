@@ -1,0 +1,1 @@
+"""Feature-flag providers: kill switches turned off on rollback."""

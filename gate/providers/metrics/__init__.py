@@ -1,0 +1,1 @@
+"""Metrics providers: run a query, return samples."""

@@ -1,0 +1,1 @@
+"""Notifiers: tell people what a rollout did. A failing notifier never delays a rollback."""

@@ -1,0 +1,1 @@
+"""Traffic routers: move a share of requests between stable and canary."""
