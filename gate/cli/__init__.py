@@ -31,7 +31,9 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    pass
+    from gate.cli import check
+
+    check.register(cli)
 
 
 _register()

@@ -57,3 +57,52 @@ class ChangeRequest:
 
     def line_of(self, field_name: str) -> int | None:
         return self.source.line_of((field_name,)) if self.source is not None else None
+
+
+def parse_time(value: str, doc: Document, path: tuple[str | int, ...]) -> datetime:
+    """An ISO 8601 date-time that must carry a UTC offset (``Z`` or ``+01:00``)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise doc.error(
+            path, f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-24T10:00:00+01:00"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise doc.error(
+            path, f"{value!r} has no UTC offset; write e.g. {value.strip()}+00:00 or ...Z"
+        )
+    return parsed
+
+
+def parse_change(doc: Document) -> ChangeRequest:
+    """Validate ``doc`` against the change-request schema and build the record."""
+    from gate.config.validate import validate
+
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "expected a mapping of change-request fields at the top level")
+    validate(doc, "change-request")
+    d: dict[str, Any] = doc.data
+    pr = d.get("pullRequest")
+    return ChangeRequest(
+        id=d["id"],
+        title=d["title"],
+        type=ChangeType(d["type"]),
+        risk_level=RiskLevel(d["riskLevel"]),
+        scheduled_time=parse_time(d["scheduledTime"], doc, ("scheduledTime",)),
+        description=d.get("description", ""),
+        affected_services=tuple(d.get("affectedServices", ())),
+        implementation_plan=d.get("implementationPlan", ""),
+        rollback_plan=d.get("rollbackPlan", ""),
+        testing_evidence=d.get("testingEvidence", ""),
+        approvers=tuple(d.get("approvers", ())),
+        maintenance_window=bool(d.get("maintenanceWindow", False)),
+        justification=d.get("justification", ""),
+        links=tuple(d.get("links", ())),
+        author=d.get("author", ""),
+        repository=d.get("repository", ""),
+        commit=d.get("commit", ""),
+        pull_request=int(pr) if pr is not None else None,
+        flags=tuple(dict(f) for f in d.get("flags", ())),
+        fields=dict(d),
+        source=doc,
+    )

@@ -1,0 +1,192 @@
+"""Evaluate a change request against policies: rules → findings → decision.
+
+Pure: the time of evaluation is passed in, nothing is printed, nothing exits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from gate.config.loader import Document, PathKey
+from gate.policy import rules as rule_checks
+from gate.policy.change import ChangeRequest, ChangeType
+from gate.policy.model import ENFORCEMENT_SEVERITY, Policy, Rule
+from gate.policy.result import (
+    Bypass,
+    CheckTiming,
+    Evaluation,
+    Finding,
+    Severity,
+    SourceLocation,
+    decide,
+    risk_score,
+)
+from gate.policy.windows import Window, next_allowed
+
+CheckItem = tuple[Mapping[str, Any], Document, PathKey]
+LiveChecksRunner = Callable[
+    [ChangeRequest, list[CheckItem]], tuple[list[Finding], list[CheckTiming]]
+]
+
+
+def _bypass(policy: Policy, change: ChangeRequest, override: str | None) -> tuple[str, str] | None:
+    """Why bypassable rules of ``policy`` are skipped for this change, and the justification."""
+    if override and policy.bypass_override:
+        return "override", override
+    if change.type is ChangeType.EMERGENCY and policy.bypass_emergency:
+        return "emergency change", change.justification or "(no justification given)"
+    return None
+
+
+def _effective_rules(policies: Sequence[Policy]) -> list[tuple[Rule, Policy]]:
+    """Every rule with its policy; a later policy's rule replaces an earlier one of that id."""
+    by_id: dict[str, tuple[Rule, Policy]] = {}
+    for policy in policies:
+        for rule in policy.rules:
+            by_id.pop(rule.id, None)
+            by_id[rule.id] = (rule, policy)
+    return list(by_id.values())
+
+
+def _window_findings(
+    change: ChangeRequest, policy: Policy, windows: Sequence[Window]
+) -> list[tuple[Finding, Window]]:
+    t = change.scheduled_time
+    loc = SourceLocation(change.file, change.line_of("scheduledTime"))
+    out: list[tuple[Finding, Window]] = []
+    for w in windows:
+        if w.kind == "deny" and w.active(t):
+            what = w.description or w.matcher.describe()
+            out.append(
+                (_window_finding(w, policy, f"scheduled in deny window {w.name}: {what}", loc), w)
+            )
+    allows = [w for w in windows if w.kind == "allow"]
+    if allows and not any(w.active(t) for w in allows):
+        names = "; ".join(f"{w.name}: {w.matcher.describe()}" for w in allows)
+        strictest = min(allows, key=lambda w: list(ENFORCEMENT_SEVERITY).index(w.enforcement))
+        out.append(
+            (
+                _window_finding(
+                    strictest,
+                    policy,
+                    f"scheduled outside every allow window ({names})",
+                    loc,
+                    rule_id="allow-windows",
+                ),
+                strictest,
+            )
+        )
+    return out
+
+
+def _window_finding(
+    w: Window, policy: Policy, message: str, loc: SourceLocation, rule_id: str | None = None
+) -> Finding:
+    return Finding(
+        rule=rule_id or w.name,
+        severity=ENFORCEMENT_SEVERITY[w.enforcement],
+        message=message,
+        remediation=w.remediation or "reschedule the change to a time the windows allow",
+        location=loc,
+        risk_points=w.risk_points,
+        policy=policy.name,
+        field="scheduledTime",
+    )
+
+
+def evaluate(
+    change: ChangeRequest,
+    policies: Sequence[Policy],
+    *,
+    environment: str = "",
+    now: datetime | None = None,
+    override: str | None = None,
+    live_checks_runner: LiveChecksRunner | None = None,
+) -> Evaluation:
+    """Decide allow / warn / block for ``change`` under ``policies``."""
+    now = now or datetime.now(UTC)
+    applicable = [p for p in policies if p.scope.applies(environment, change.affected_services)]
+    findings: list[Finding] = []
+    bypasses: list[Bypass] = []
+
+    def record(finding: Finding, bypassable: bool, policy: Policy) -> None:
+        reason = _bypass(policy, change, override) if bypassable else None
+        if reason is None:
+            findings.append(finding)
+        else:
+            bypasses.append(Bypass(rule=finding.rule, reason=reason[0], justification=reason[1]))
+
+    for rule, policy in _effective_rules(applicable):
+        if not rule.scope.applies(environment, change.affected_services):
+            continue
+        if not rule_checks.applies(rule, change):
+            continue
+        finding = rule_checks.check(rule, change, policy)
+        if finding is not None:
+            record(finding, rule.bypassable, policy)
+
+    blocking_windows: list[Window] = []
+    for policy in applicable:
+        for finding, window in _window_findings(change, policy, policy.windows):
+            before = len(findings)
+            record(finding, window.bypassable, policy)
+            if len(findings) > before and finding.severity is Severity.BLOCK:
+                blocking_windows.extend(
+                    w for w in policy.windows if w.enforcement == "block" or w.kind == "allow"
+                )
+
+    checks: list[CheckTiming] = []
+    items: list[CheckItem] = [
+        (raw, p.document, path) for p in applicable if p.document for raw, path in p.checks
+    ]
+    if items:
+        if live_checks_runner is None:
+            checks.extend(
+                CheckTiming(
+                    str(raw.get("name", raw.get("type", "check"))),
+                    0.0,
+                    "skipped",
+                    "live checks are not available in this run",
+                )
+                for raw, _, _ in items
+            )
+        else:
+            live_findings, timings = live_checks_runner(change, items)
+            findings.extend(live_findings)
+            checks.extend(timings)
+
+    score = risk_score([f for f in findings if f.severity is not Severity.INFO])
+    for policy in applicable:
+        if policy.risk_threshold is not None and score >= policy.risk_threshold:
+            findings.append(
+                Finding(
+                    rule="risk-threshold",
+                    severity=Severity.BLOCK,
+                    message=f"risk score {score} reaches the threshold {policy.risk_threshold} "
+                    f"of policy {policy.name}",
+                    remediation="lower the risk: address the findings that add risk points",
+                    location=SourceLocation(policy.file, policy.risk_threshold_line),
+                    policy=policy.name,
+                )
+            )
+
+    next_at = None
+    if blocking_windows:
+        found = next_allowed(change.scheduled_time, blocking_windows)
+        next_at = found.astimezone(change.scheduled_time.tzinfo) if found else None
+
+    return Evaluation(
+        decision=decide(findings),
+        risk_score=score,
+        findings=tuple(findings),
+        change_file=change.file,
+        change_id=change.id,
+        environment=environment,
+        policies=tuple(p.name for p in applicable),
+        bypasses=tuple(bypasses),
+        next_allowed_at=next_at,
+        checks=tuple(checks),
+        evaluated_at=now,
+    )

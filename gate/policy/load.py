@@ -1,0 +1,267 @@
+"""Load policies (bundled and the user's) into :class:`~gate.policy.model.Policy` records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from gate.config.loader import Document, PathKey, load_file
+from gate.config.validate import validate
+from gate.errors import ConfigError
+from gate.policy.model import Policy, Rule, Scope
+from gate.policy.windows import (
+    DAY_NAMES,
+    Cron,
+    Dates,
+    Holidays,
+    Matcher,
+    Weekly,
+    Window,
+    parse_clock,
+    parse_duration,
+)
+
+POLICY_SUFFIXES = (".yaml", ".yml", ".json")
+DEFAULT_POLICY = "default.yaml"
+
+
+def bundled_policy_dir() -> Path:
+    """The folder of bundled policies shipped with the package."""
+    return Path(str(resources.files("gate").joinpath("bundled_policies")))
+
+
+def policy_files(paths: Sequence[str], *, include_default: bool = True) -> list[Path]:
+    """The default bundled policy (unless excluded), then each path: a file or a directory."""
+    files: list[Path] = []
+    if include_default:
+        files.append(bundled_policy_dir() / DEFAULT_POLICY)
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file())
+            if not found:
+                raise ConfigError("directory holds no .yaml, .yml or .json policy", file=raw)
+            files.extend(found)
+        else:
+            files.append(p)
+    return files
+
+
+def load_policies(paths: Sequence[str], *, include_default: bool = True) -> list[Policy]:
+    return [
+        parse_policy(load_file(f)) for f in policy_files(paths, include_default=include_default)
+    ]
+
+
+def zone(name: str, doc: Document, path: PathKey) -> ZoneInfo:
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise doc.error(
+            path, f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC"
+        ) from None
+
+
+def _scope(raw: Mapping[str, Any] | None) -> Scope:
+    raw = raw or {}
+    return Scope(
+        environments=frozenset(raw.get("environments", ())),
+        services=frozenset(raw.get("services", ())),
+    )
+
+
+def _condition(raw: Mapping[str, Any] | None) -> dict[str, tuple[Any, ...]]:
+    return {k: tuple(v) if isinstance(v, list) else (v,) for k, v in (raw or {}).items()}
+
+
+KIND_PARAMS = {
+    "field": {"field", "required", "minLength", "minItems", "pattern", "allowedValues", "equals"},
+    "approvals": {"minimum"},
+    "days": {"days"},
+    "hours": {"start", "end"},
+    "services": {"services"},
+}
+KIND_REQUIRED = {"field": ("field",), "approvals": ("minimum",), "days": ("days",),
+                 "hours": ("start", "end"), "services": ("services",)}  # fmt: skip
+ALL_PARAMS = set().union(*KIND_PARAMS.values())
+
+
+def _rule(raw: Mapping[str, Any], doc: Document, path: PathKey, policy: str) -> Rule:
+    kind = raw["kind"]
+    for key in raw:
+        if key in ALL_PARAMS and key not in KIND_PARAMS[kind]:
+            raise doc.error((*path, key), f"not a setting of a {kind!r} rule")
+    for key in KIND_REQUIRED[kind]:
+        if key not in raw:
+            raise doc.error(path, f"a {kind!r} rule needs {key!r}")
+    params = {k: v for k, v in raw.items() if k in KIND_PARAMS[kind]}
+    if "pattern" in params:
+        try:
+            re.compile(params["pattern"])
+        except re.error as exc:
+            raise doc.error((*path, "pattern"), f"invalid regular expression: {exc}") from None
+    if "days" in params:
+        params["days"] = frozenset(DAY_NAMES[d] for d in params["days"])
+    for key in ("start", "end"):
+        if key in params:
+            params[key] = parse_clock(params[key])
+    return Rule(
+        id=raw["id"],
+        kind=kind,
+        policy=policy,
+        file=doc.file,
+        line=doc.line_of(path),
+        enforcement=raw.get("enforcement", "block"),
+        risk_points=raw.get("riskPoints", 0),
+        bypassable=raw.get("bypassable", False),
+        message=raw.get("message", ""),
+        remediation=raw.get("remediation", ""),
+        when=_condition(raw.get("when")),
+        unless=_condition(raw.get("unless")),
+        scope=_scope(raw.get("scope")),
+        params=params,
+    )
+
+
+def _window_time(text: str, tz: ZoneInfo, doc: Document, path: PathKey, *, end: bool) -> datetime:
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            if end:
+                day += timedelta(days=1)
+            return datetime(day.year, day.month, day.day, tzinfo=tz)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise doc.error(path, f"{text!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+
+
+def _matcher(raw: Mapping[str, Any], tz: ZoneInfo, doc: Document, path: PathKey) -> Matcher:
+    forms = [
+        name
+        for name, present in (
+            ("weekly", any(k in raw for k in ("days", "start", "end"))),
+            ("cron", "cron" in raw or "duration" in raw),
+            ("dates", "dates" in raw),
+            ("holidays", "holidays" in raw),
+        )
+        if present
+    ]
+    if len(forms) != 1:
+        what = " and ".join(forms) if forms else "nothing"
+        raise doc.error(
+            path,
+            f"a window is exactly one of days/start/end, cron+duration, dates or holidays; "
+            f"this one has {what}",
+        )
+    form = forms[0]
+    if form == "weekly":
+        if ("start" in raw) != ("end" in raw):
+            raise doc.error(path, "give both 'start' and 'end', or neither")
+        days = frozenset(DAY_NAMES[d] for d in raw.get("days", DAY_NAMES))
+        start = parse_clock(raw.get("start", "00:00"))
+        end = parse_clock(raw.get("end", "24:00"))
+        return Weekly(tz=tz, days=days, start=start, end=end)
+    if form == "cron":
+        if "cron" not in raw or "duration" not in raw:
+            raise doc.error(path, "a cron window needs both 'cron' and 'duration'")
+        from croniter import croniter
+
+        if not croniter.is_valid(raw["cron"]):
+            raise doc.error((*path, "cron"), f"{raw['cron']!r} is not a valid cron expression")
+        duration = parse_duration(raw["duration"])
+        if duration <= timedelta(0):
+            raise doc.error((*path, "duration"), "duration must be longer than zero")
+        return Cron(tz=tz, expression=raw["cron"], duration=duration)
+    if form == "dates":
+        dates = raw["dates"]
+        begin = _window_time(dates["start"], tz, doc, (*path, "dates", "start"), end=False)
+        stop = _window_time(dates["end"], tz, doc, (*path, "dates", "end"), end=True)
+        if stop <= begin:
+            raise doc.error((*path, "dates", "end"), "end is before start")
+        return Dates(tz=tz, start=begin, end=stop)
+    spec = raw["holidays"]
+    matcher = Holidays(tz=tz, country=spec["country"], subdivision=spec.get("subdivision"))
+    try:
+        matcher.active(datetime.now(UTC))
+    except NotImplementedError:
+        raise doc.error(
+            (*path, "holidays"),
+            f"no holiday calendar for {spec['country']}"
+            + (f" subdivision {spec['subdivision']!r}" if spec.get("subdivision") else ""),
+        ) from None
+    return matcher
+
+
+def _window(raw: Mapping[str, Any], default_tz: ZoneInfo, doc: Document, path: PathKey) -> Window:
+    tz = zone(raw["timezone"], doc, (*path, "timezone")) if "timezone" in raw else default_tz
+    return Window(
+        name=raw["name"],
+        kind=raw["type"],
+        matcher=_matcher(raw, tz, doc, path),
+        enforcement=raw.get("enforcement", "block"),
+        risk_points=raw.get("riskPoints", 0),
+        bypassable=raw.get("bypassable", True),
+        remediation=raw.get("remediation", ""),
+        description=raw.get("description", ""),
+        line=doc.line_of(path),
+    )
+
+
+def _unique(items: Iterable[tuple[str, PathKey]], doc: Document, what: str) -> None:
+    seen: dict[str, PathKey] = {}
+    for name, path in items:
+        if name in seen:
+            first = doc.line_of(seen[name])
+            raise doc.error(path, f"duplicate {what} {name!r} (first on line {first})")
+        seen[name] = path
+
+
+def parse_policy(doc: Document) -> Policy:
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "expected a policy mapping (apiVersion, kind, metadata, spec)")
+    validate(doc, "policy")
+    data: dict[str, Any] = doc.data
+    name = data["metadata"]["name"]
+    spec: dict[str, Any] = data["spec"]
+    tz = (
+        zone(spec["timezone"], doc, ("spec", "timezone")) if "timezone" in spec else ZoneInfo("UTC")
+    )
+    rules_raw = spec.get("rules", [])
+    _unique(
+        ((r["id"], ("spec", "rules", i, "id")) for i, r in enumerate(rules_raw)), doc, "rule id"
+    )
+    windows_raw = spec.get("windows", [])
+    _unique(
+        ((w["name"], ("spec", "windows", i, "name")) for i, w in enumerate(windows_raw)),
+        doc,
+        "window name",
+    )
+    bypass = spec.get("bypass", {})
+    return Policy(
+        name=name,
+        file=doc.file,
+        timezone=tz,
+        scope=_scope(spec.get("scope")),
+        risk_threshold=spec.get("riskThreshold"),
+        risk_threshold_line=doc.line_of(("spec", "riskThreshold")),
+        bypass_emergency=bypass.get("emergency", True),
+        bypass_override=bypass.get("override", True),
+        rules=tuple(
+            _rule(r, doc, ("spec", "rules", i), name)
+            for i, r in enumerate(rules_raw)
+            if r.get("enabled", True)
+        ),
+        windows=tuple(
+            _window(w, tz, doc, ("spec", "windows", i)) for i, w in enumerate(windows_raw)
+        ),
+        checks=tuple((c, ("spec", "checks", i)) for i, c in enumerate(spec.get("checks", []))),
+        document=doc,
+    )
