@@ -41,12 +41,14 @@ def _bypass(policy: Policy, change: ChangeRequest, override: str | None) -> tupl
 
 
 def _effective_rules(policies: Sequence[Policy]) -> list[tuple[Rule, Policy]]:
-    """Every rule with its policy; a later policy's rule replaces an earlier one of that id."""
+    """Every enabled rule with its policy; a later policy's rule of the same id replaces (or,
+    with ``enabled: false``, removes) an earlier one."""
     by_id: dict[str, tuple[Rule, Policy]] = {}
     for policy in policies:
         for rule in policy.rules:
             by_id.pop(rule.id, None)
-            by_id[rule.id] = (rule, policy)
+            if rule.enabled:
+                by_id[rule.id] = (rule, policy)
     return list(by_id.values())
 
 

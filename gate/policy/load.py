@@ -127,6 +127,7 @@ def _rule(raw: Mapping[str, Any], doc: Document, path: PathKey, policy: str) -> 
         unless=_condition(raw.get("unless")),
         scope=_scope(raw.get("scope")),
         params=params,
+        enabled=raw.get("enabled", True),
     )
 
 
@@ -254,11 +255,7 @@ def parse_policy(doc: Document) -> Policy:
         risk_threshold_line=doc.line_of(("spec", "riskThreshold")),
         bypass_emergency=bypass.get("emergency", True),
         bypass_override=bypass.get("override", True),
-        rules=tuple(
-            _rule(r, doc, ("spec", "rules", i), name)
-            for i, r in enumerate(rules_raw)
-            if r.get("enabled", True)
-        ),
+        rules=tuple(_rule(r, doc, ("spec", "rules", i), name) for i, r in enumerate(rules_raw)),
         windows=tuple(
             _window(w, tz, doc, ("spec", "windows", i)) for i, w in enumerate(windows_raw)
         ),

@@ -45,6 +45,7 @@ class Rule:
     unless: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     scope: Scope = Scope()
     params: Mapping[str, Any] = field(default_factory=dict)
+    enabled: bool = True
 
     @property
     def severity(self) -> Severity:
