@@ -181,6 +181,8 @@ def validate_one(path: str) -> str:
     from gate.config.loader import load_file
 
     doc = load_file(path)
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "expected a mapping at the top level")
     kind = _kind(doc.data)
     if kind == "policy":
         from gate.policy.load import parse_policy

@@ -79,7 +79,7 @@ def parse_change(doc: Document) -> ChangeRequest:
     from gate.config.validate import validate
 
     if not isinstance(doc.data, dict):
-        raise doc.error((), "expected a mapping of change-request fields at the top level")
+        raise doc.error((), "expected a mapping at the top level (the change-request fields)")
     validate(doc, "change-request")
     d: dict[str, Any] = doc.data
     pr = d.get("pullRequest")

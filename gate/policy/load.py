@@ -227,7 +227,7 @@ def _unique(items: Iterable[tuple[str, PathKey]], doc: Document, what: str) -> N
 
 def parse_policy(doc: Document) -> Policy:
     if not isinstance(doc.data, dict):
-        raise doc.error((), "expected a policy mapping (apiVersion, kind, metadata, spec)")
+        raise doc.error((), "expected a mapping at the top level (apiVersion, kind, spec)")
     validate(doc, "policy")
     data: dict[str, Any] = doc.data
     name = data["metadata"]["name"]
