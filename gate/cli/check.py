@@ -145,7 +145,7 @@ def check(
     else:
         click.echo(text, nl=False)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        from gate.report.actions import publish  # type: ignore[import-not-found]
+        from gate.report.actions import publish
 
         for line in publish(evaluation, os.environ):
             click.echo(line)

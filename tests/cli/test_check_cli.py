@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from gate.report import FORMATS
 from tests.cli.conftest import REPO, Result, assert_golden
 
 NOW = "--now=2026-11-22T12:00:00+00:00"
 EXAMPLES = {"pass": 0, "warn": 0, "block": 1}
 
 
-@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
 def test_examples_golden(gate: Callable[..., Result], example: str, fmt: str) -> None:
     r = gate("check", "--change", f"examples/change-{example}.yaml", "--format", fmt, NOW)
@@ -167,3 +168,21 @@ def test_python_dash_m_and_exit_code_in_a_real_process() -> None:
     )
     assert proc.returncode == 1
     assert proc.stdout.startswith("BLOCK  CHG-2003")
+
+
+def test_under_github_actions(
+    gate: Callable[..., Result], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    summary, outputs = tmp_path / "summary.md", tmp_path / "outputs"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    r = gate("check", "--change", "examples/change-block.yaml", "-f", "json", NOW)
+    assert r.code == 1
+    report, _, annotations = r.out.partition("}\n::")
+    assert json.loads(report + "}")["decision"] == "block"
+    assert ("::" + annotations).startswith(
+        "::error file=examples/change-block.yaml,line=8,title=gate%3A rollback-plan::"
+    )
+    assert "## ⛔ gate check: **BLOCK**" in summary.read_text()
+    assert outputs.read_text() == "decision=block\nrisk-score=100\nnext-allowed-at=\n"

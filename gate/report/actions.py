@@ -1,0 +1,67 @@
+"""Publish a result to GitHub Actions: annotations, step summary and step outputs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from gate.policy.result import Evaluation
+from gate.report import github, markdown
+
+SUMMARY_LIMIT = 1024 * 1024 - 4096
+
+
+def mask(value: str) -> str:
+    """The workflow command that hides ``value`` in the job's log."""
+    return f"::add-mask::{github.escape_data(value)}"
+
+
+def _append(path: str, text: str) -> str | None:
+    try:
+        with Path(path).open("a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        return f"::warning title=gate::cannot write {github.escape_data(path)}: " + (
+            github.escape_data(exc.strerror or str(exc))
+        )
+    return None
+
+
+def output_lines(outputs: Mapping[str, str]) -> str:
+    """``$GITHUB_OUTPUT`` lines; multi-line values use the heredoc form."""
+    out = []
+    for name, value in outputs.items():
+        if "\n" in value or "\r" in value:
+            delimiter = f"gate_{uuid.uuid4().hex}"
+            out.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+        else:
+            out.append(f"{name}={value}\n")
+    return "".join(out)
+
+
+def publish(evaluation: Evaluation, environ: Mapping[str, str]) -> list[str]:
+    """Write the step summary and outputs; return the annotation lines to print."""
+    lines = github.annotation_lines(evaluation)
+    summary_path = environ.get("GITHUB_STEP_SUMMARY")
+    if summary_path:
+        summary = markdown.render(evaluation)
+        if len(summary.encode("utf-8")) > SUMMARY_LIMIT:
+            summary = summary.encode("utf-8")[:SUMMARY_LIMIT].decode("utf-8", "ignore")
+            summary += "\n\n_… summary truncated at 1 MiB; use --format json for all of it._\n"
+        problem = _append(summary_path, summary)
+        if problem:
+            lines.append(problem)
+    output_path = environ.get("GITHUB_OUTPUT")
+    if output_path:
+        values = {
+            "decision": evaluation.decision.value,
+            "risk-score": str(evaluation.risk_score),
+            "next-allowed-at": evaluation.next_allowed_at.isoformat()
+            if evaluation.next_allowed_at
+            else "",
+        }
+        problem = _append(output_path, output_lines(values))
+        if problem:
+            lines.append(problem)
+    return lines
