@@ -529,3 +529,132 @@ class Stack:
 def running_stack(workdir: Path, canary_mode: str = "healthy") -> Iterator[Stack]:
     with Stack(workdir, canary_mode) as stack:
         yield stack
+
+
+# -- rollouts on the stack ----------------------------------------------------------------------
+
+ERROR_RATE = (
+    'sum(rate(http_requests_total{{version="canary",code=~"5.."}}[{window}]))'
+    ' / sum(rate(http_requests_total{{version="canary"}}[{window}]))'
+)
+STABLE_ERROR_RATE = (
+    'sum(rate(http_requests_total{{version="stable",code=~"5.."}}[{window}]))'
+    ' / sum(rate(http_requests_total{{version="stable"}}[{window}]))'
+)
+P95_LATENCY = (
+    "histogram_quantile(0.95, sum by (le) "
+    '(rate(http_request_duration_seconds_bucket{{version="canary"}}[{window}])))'
+)
+
+
+def rollout_spec(
+    stack: Stack,
+    *,
+    name: str = "checkout",
+    stages: list[dict[str, Any]] | None = None,
+    interval: str = "1s",
+    window: str = "10s",
+    via: str = "socket",
+    failure_limit: int = 0,
+    inconclusive_limit: int = 3,
+    consecutive_error_limit: int = 4,
+    extra_analysis: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A rollout spec (the issue's shape) driving this stack, with durations in seconds."""
+    traffic: dict[str, Any] = {
+        "provider": "haproxy",
+        "backend": "app",
+        "stable": "stable",
+        "canary": "canary",
+    }
+    if via == "socket":
+        traffic["socket"] = stack.haproxy.socket
+    else:
+        traffic["address"] = stack.haproxy.admin_address
+    analysis: dict[str, Any] = {
+        "interval": interval,
+        "failureLimit": failure_limit,
+        "inconclusiveLimit": inconclusive_limit,
+        "consecutiveErrorLimit": consecutive_error_limit,
+        "metrics": [
+            {
+                "name": "error-rate",
+                "query": ERROR_RATE.format(window=window),
+                "max": 0.05,
+                "onNoData": "inconclusive",
+            },
+            {
+                "name": "p95-latency",
+                "query": P95_LATENCY.format(window=window),
+                "max": 0.5,
+            },
+        ],
+    }
+    analysis.update(extra_analysis or {})
+    return {
+        "apiVersion": "gate/v1",
+        "kind": "Rollout",
+        "metadata": {"name": name, "service": name},
+        "spec": {
+            "traffic": traffic,
+            "metrics": {"provider": "prometheus", "url": stack.prometheus.url},
+            "stages": stages
+            or [
+                {"weight": 10, "duration": "4s"},
+                {"weight": 50, "duration": "4s"},
+                {"weight": 100},
+            ],
+            "analysis": analysis,
+        },
+    }
+
+
+def write_spec(path: Path, spec: dict[str, Any]) -> Path:
+    """Write ``spec`` as YAML (JSON is YAML) and return the path."""
+    path.write_text(json.dumps(spec, indent=2) + "\n")
+    return path
+
+
+class WeightRecorder:
+    """Polls HAProxy's canary and stable weights and keeps every change with its time."""
+
+    def __init__(self, haproxy: HAProxy, period: float = 0.02) -> None:
+        self.haproxy = haproxy
+        self.period = period
+        self.changes: list[tuple[float, int, int]] = []  # (time.time(), canary, stable)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="weights")
+
+    def start(self) -> WeightRecorder:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def canary_weights(self) -> list[int]:
+        """The canary weights seen, in order, without repeats."""
+        out: list[int] = []
+        for _, canary, _ in self.changes:
+            if not out or out[-1] != canary:
+                out.append(canary)
+        return out
+
+    def first_time_at(self, canary: int, after: float = 0.0) -> float | None:
+        for when, c, _ in self.changes:
+            if c == canary and when >= after:
+                return when
+        return None
+
+    def _run(self) -> None:
+        last: tuple[int, int] | None = None
+        while not self._stop.is_set():
+            try:
+                now = (self.haproxy.weight("canary"), self.haproxy.weight("stable"))
+            except (OSError, ValueError, IndexError):
+                now = None
+            if now is not None and now != last:
+                self.changes.append((time.time(), *now))
+                last = now
+            self._stop.wait(self.period)
