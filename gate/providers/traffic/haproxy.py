@@ -9,11 +9,12 @@ between the old and the new value. The socket needs ``level admin``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket as socketlib
 import time
 
-from gate.errors import ProviderRejected, ProviderUnavailable
+from gate.errors import ProviderError, ProviderRejected, ProviderUnavailable
 
 _NAME = "haproxy"
 _GET_WEIGHT = re.compile(r"^\s*(\d+)\s*\(initial\s+(\d+)\)\s*$")
@@ -74,11 +75,19 @@ class HAProxyRouter:
             raise ValueError(f"canary weight {percent!r} is not a percentage 0-100")
         canary_new, stable_new = int(percent), 100 - int(percent)
         canary_old, _ = self.server_weight(self.canary)
-        order = [(self.canary, canary_new), (self.stable, stable_new)]
-        if canary_new < canary_old:
-            order.reverse()
-        for server, weight in order:
-            self._set_weight(server, weight)
+        if canary_new >= canary_old:
+            self._set_weight(self.canary, canary_new)
+            self._set_weight(self.stable, stable_new)
+            return
+        try:
+            self._set_weight(self.stable, stable_new)
+        except ProviderError:
+            # still take traffic off the canary when stable keeps serving without the raise
+            with contextlib.suppress(ProviderError):
+                if self.server_weight(self.stable)[0] > 0:
+                    self._set_weight(self.canary, canary_new)
+            raise
+        self._set_weight(self.canary, canary_new)
 
     def canary_weight(self) -> int | None:
         canary, _ = self.server_weight(self.canary)
