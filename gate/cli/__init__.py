@@ -31,9 +31,10 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    from gate.cli import check
+    from gate.cli import check, rollout
 
     check.register(cli)
+    rollout.register(cli)
 
 
 _register()

@@ -193,7 +193,7 @@ def validate_one(path: str) -> str:
 
         parse_change(doc)
     elif kind == "rollout":
-        from gate.rollout.spec import parse_rollout  # type: ignore[import-not-found]
+        from gate.rollout.spec import parse_rollout
 
         parse_rollout(doc)
     else:

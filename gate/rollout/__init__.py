@@ -1,0 +1,1 @@
+"""During a deploy: rollout spec → controller (state machine) → journal. Never prints or exits."""

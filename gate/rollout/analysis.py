@@ -1,0 +1,299 @@
+"""One analysis interval: run every metric's queries at once and judge each measurement.
+
+A measurement is a success, failure, inconclusive or error:
+
+* an empty result or NaN is *no data*, handled by the metric's ``onNoData`` (inconclusive by
+  default; ``fail``; or ``pass`` as an explicit choice) and never a silent success;
+* ``+Inf`` fails a ``max`` and passes a ``min`` (``-Inf`` the other way round);
+* several series are an error unless the metric says how to ``aggregate`` them;
+* a provider failure is an error; errors in a row past ``consecutiveErrorLimit`` fail.
+
+Limits follow Argo Rollouts: a metric fails the rollout when its failures exceed
+``failureLimit`` (0: the first failure), pauses or fails it when its inconclusive measurements
+exceed ``inconclusiveLimit``, and fails it when errors in a row exceed ``consecutiveErrorLimit``.
+A stage only ends when every metric has had a success in it, so an analysis in which every
+measurement errored, or saw no data, can never pass.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gate.errors import ProviderError
+from gate.providers.metrics.interface import MetricsProvider, QueryResult
+from gate.rollout.spec import Analysis, Metric
+from gate.rollout.templates import render
+
+
+class Outcome(enum.StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    INCONCLUSIVE = "inconclusive"
+    ERROR = "error"
+
+
+class Verdict(enum.StrEnum):
+    CONTINUE = "continue"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    metric: str
+    outcome: Outcome
+    value: float | None = None
+    baseline: float | None = None
+    limit: str = ""
+    message: str = ""
+    dry_run: bool = False
+
+    def describe(self) -> str:
+        value = "no data" if self.value is None else f"{self.value:.4g}"
+        base = f" (baseline {self.baseline:.4g})" if self.baseline is not None else ""
+        limit = f" [{self.limit}]" if self.limit else ""
+        note = f": {self.message}" if self.message else ""
+        return f"{self.metric}={value}{base}{limit} {self.outcome.value}{note}"
+
+
+class CountJudge(Protocol):
+    def update(
+        self,
+        *,
+        canary_errors: int,
+        canary_requests: int,
+        baseline_errors: int,
+        baseline_requests: int,
+    ) -> str: ...
+
+
+JudgeFactory = Callable[[Metric], CountJudge]
+
+
+def default_judge_factory(metric: Metric) -> CountJudge:
+    from gate.judge import count_judge
+
+    judge: CountJudge = count_judge("sequential", alpha=metric.alpha)
+    return judge
+
+
+class _NoData(Exception):
+    pass
+
+
+def _aggregate(how: str, values: list[float]) -> float:
+    if how == "max":
+        return max(values)
+    if how == "min":
+        return min(values)
+    total = math.fsum(values)
+    return total if how == "sum" else total / len(values)
+
+
+def _value(result: QueryResult, aggregate: str) -> float:
+    """The single value of ``result``; raises _NoData or ValueError (several series)."""
+    values = [s.value for s in result.samples]
+    if not values:
+        raise _NoData("the query returned no series")
+    if len(values) > 1:
+        if aggregate == "error":
+            raise ValueError(
+                f"the query returned {len(values)} series; aggregate it in PromQL (sum, max) "
+                "or set `aggregate`"
+            )
+        finite = [v for v in values if not math.isnan(v)]
+        if not finite:
+            raise _NoData("every series is NaN")
+        values = [_aggregate(aggregate, finite)]
+    if math.isnan(values[0]):
+        raise _NoData("the value is NaN")
+    return values[0]
+
+
+@dataclass
+class Analyzer:
+    """Measures one interval and keeps the counts the limits are judged on."""
+
+    analysis: Analysis
+    provider: MetricsProvider
+    template_values: Mapping[str, str]
+    judge_factory: JudgeFactory = default_judge_factory
+    failures: dict[str, int] = field(default_factory=dict)
+    inconclusives: dict[str, int] = field(default_factory=dict)
+    errors_in_a_row: dict[str, int] = field(default_factory=dict)
+    stage_successes: dict[str, int] = field(default_factory=dict)
+    _judges: dict[str, CountJudge] = field(default_factory=dict)
+
+    def queries(self) -> list[tuple[str, str]]:
+        """Every (metric, rendered query) pair, for the start-up check."""
+        out = []
+        for m in self.analysis.metrics:
+            for text in (m.query, m.baseline_query, *m.count_queries.values()):
+                if text:
+                    out.append((m.name, render(text, self.template_values)))
+        return out
+
+    def new_stage(self) -> None:
+        self.stage_successes = {}
+
+    def stage_has_evidence(self) -> bool:
+        """Whether every acting metric has had at least one success in this stage."""
+        return all(
+            self.stage_successes.get(m.name, 0) > 0 for m in self.analysis.metrics if not m.dry_run
+        )
+
+    def measure(self, error_threshold: float | None) -> list[Measurement]:
+        metrics = self.analysis.metrics
+        with ThreadPoolExecutor(max_workers=min(8, len(metrics))) as pool:
+            return list(pool.map(lambda m: self._measure(m, error_threshold), metrics))
+
+    def _query(self, text: str) -> QueryResult:
+        return self.provider.query(render(text, self.template_values))
+
+    def _measure(self, m: Metric, error_threshold: float | None) -> Measurement:
+        limit = m.limit_text(error_threshold)
+
+        def result(
+            outcome: Outcome,
+            value: float | None = None,
+            baseline: float | None = None,
+            message: str = "",
+        ) -> Measurement:
+            return Measurement(m.name, outcome, value, baseline, limit, message, m.dry_run)
+
+        try:
+            if m.judge == "sequential":
+                return self._sequential(m, result)
+            try:
+                value = _value(self._query(m.query), m.aggregate)
+            except _NoData as exc:
+                return self._no_data(m, result, str(exc))
+            baseline = None
+            if m.baseline_query:
+                try:
+                    baseline = _value(self._query(m.baseline_query), m.aggregate)
+                except _NoData as exc:
+                    return self._no_data(m, result, f"baseline: {exc}", value)
+        except ProviderError as exc:
+            return result(Outcome.ERROR, message=str(exc))
+        except ValueError as exc:
+            return result(Outcome.ERROR, message=str(exc))
+        high = error_threshold if (error_threshold is not None and m.error_metric) else m.max
+        if high is not None and value > high:
+            return result(Outcome.FAILURE, value, baseline, f"above {high:g}")
+        if m.min is not None and value < m.min:
+            return result(Outcome.FAILURE, value, baseline, f"below {m.min:g}")
+        if m.max_ratio is not None and baseline is not None:
+            if baseline == 0:
+                if value > 0:
+                    return result(
+                        Outcome.FAILURE, value, baseline, "baseline is 0 and canary is not"
+                    )
+            elif value / baseline > m.max_ratio:
+                return result(
+                    Outcome.FAILURE,
+                    value,
+                    baseline,
+                    f"{value / baseline:.3g}× baseline, above {m.max_ratio:g}×",
+                )
+        return result(Outcome.SUCCESS, value, baseline)
+
+    def _no_data(
+        self, m: Metric, result: Callable[..., Measurement], why: str, value: float | None = None
+    ) -> Measurement:
+        outcome = {
+            "inconclusive": Outcome.INCONCLUSIVE,
+            "fail": Outcome.FAILURE,
+            "pass": Outcome.SUCCESS,
+        }[m.on_no_data]
+        return result(outcome, value, None, f"no data ({why}); onNoData: {m.on_no_data}")
+
+    def _sequential(self, m: Metric, result: Callable[..., Measurement]) -> Measurement:
+        counts: dict[str, int] = {}
+        for key in ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests"):
+            try:
+                raw = _value(self._query(m.count_queries[key]), "sum")
+            except _NoData:
+                raw = 0.0
+            if math.isinf(raw) or raw < 0:
+                raise ValueError(f"{key} is {raw}; expected a count")
+            counts[key] = round(raw)
+        if counts["canaryErrors"] > counts["canaryRequests"] or (
+            counts["baselineErrors"] > counts["baselineRequests"]
+        ):
+            raise ValueError(f"more errors than requests: {counts}")
+        judge = self._judges.get(m.name)
+        if judge is None:
+            judge = self._judges[m.name] = self.judge_factory(m)
+        verdict = judge.update(
+            canary_errors=counts["canaryErrors"],
+            canary_requests=counts["canaryRequests"],
+            baseline_errors=counts["baselineErrors"],
+            baseline_requests=counts["baselineRequests"],
+        )
+        rate = (
+            counts["canaryErrors"] / counts["canaryRequests"] if counts["canaryRequests"] else None
+        )
+        base = (
+            counts["baselineErrors"] / counts["baselineRequests"]
+            if counts["baselineRequests"]
+            else None
+        )
+        if verdict == "fail":
+            return result(Outcome.FAILURE, rate, base, "canary errors significantly above baseline")
+        if counts["canaryRequests"] == 0:
+            return self._no_data(m, result, "no canary requests in the interval")
+        return result(Outcome.SUCCESS, rate, base)
+
+    def record(self, measurements: Sequence[Measurement]) -> tuple[Verdict, str]:
+        """Count ``measurements`` and say whether the limits are passed."""
+        a = self.analysis
+        worst: tuple[Verdict, str] = (Verdict.CONTINUE, "")
+        for m in measurements:
+            if m.dry_run:
+                continue
+            if m.outcome is Outcome.ERROR:
+                self.errors_in_a_row[m.metric] = self.errors_in_a_row.get(m.metric, 0) + 1
+            else:
+                self.errors_in_a_row[m.metric] = 0
+            if m.outcome is Outcome.SUCCESS:
+                self.stage_successes[m.metric] = self.stage_successes.get(m.metric, 0) + 1
+            elif m.outcome is Outcome.FAILURE:
+                self.failures[m.metric] = self.failures.get(m.metric, 0) + 1
+                if self.failures[m.metric] > a.failure_limit:
+                    worst = (
+                        Verdict.FAIL,
+                        f"{m.describe()} (failure {self.failures[m.metric]} "
+                        f"of limit {a.failure_limit})",
+                    )
+            elif m.outcome is Outcome.INCONCLUSIVE:
+                self.inconclusives[m.metric] = self.inconclusives.get(m.metric, 0) + 1
+                if (
+                    self.inconclusives[m.metric] > a.inconclusive_limit
+                    and worst[0] is not Verdict.FAIL
+                ):
+                    worst = (
+                        Verdict.INCONCLUSIVE,
+                        f"{m.describe()} (inconclusive {self.inconclusives[m.metric]} "
+                        f"times, limit {a.inconclusive_limit})",
+                    )
+            if self.errors_in_a_row.get(m.metric, 0) > a.consecutive_error_limit:
+                worst = (
+                    Verdict.FAIL,
+                    f"{m.describe()} ({self.errors_in_a_row[m.metric]} errors "
+                    f"in a row, limit {a.consecutive_error_limit})",
+                )
+        return worst
+
+
+def counts_snapshot(analyzer: Analyzer) -> dict[str, Any]:
+    return {
+        "failures": dict(analyzer.failures),
+        "inconclusives": dict(analyzer.inconclusives),
+        "errors_in_a_row": dict(analyzer.errors_in_a_row),
+    }
