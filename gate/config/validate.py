@@ -37,7 +37,7 @@ def _message(err: Any) -> tuple[PathKey, str]:
         extras = sorted(set(err.instance) - set(allowed)) if isinstance(err.instance, dict) else []
         if extras:
             key = extras[0]
-            hint = difflib.get_close_matches(key, allowed, n=1)
+            hint = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
             tail = (
                 f"; did you mean {hint[0]!r}?"
                 if hint

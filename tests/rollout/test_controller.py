@@ -1,0 +1,341 @@
+"""The rollout state machine with fakes: promotion, rollback, limits, no data, crashes."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from gate.errors import ConfigError, ProviderUnavailable, RollbackError, StateError
+from gate.rollout.controller import Interrupted
+from gate.rollout.journal import Journal
+from tests.rollout.fakes import FakeMetrics, FakeRouter, controller, rejected, spec
+
+
+def constant(value: object) -> FakeMetrics:
+    return FakeMetrics(lambda q, n: value)  # type: ignore[arg-type,return-value]
+
+
+def test_healthy_canary_is_promoted_through_every_stage(tmp_path: Path) -> None:
+    router = FakeRouter()
+    c, events = controller(tmp_path, spec(), constant(0.01), router)
+    result = c.run()
+    assert (result.status, result.exit_code) == ("promoted", 0)
+    assert router.history == [1, 5, 25, 100]
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert (state.status, state.weight) == ("promoted", 100)
+    assert [e.kind for e in events].count("measured") == 15  # at 10 s … 50 s; 60 s ends it
+    assert events[-1].kind == "promoted"
+
+
+def test_the_service_is_substituted_and_escaped_in_queries(tmp_path: Path) -> None:
+    metrics = constant(0.01)
+    s = spec()
+    c, _ = controller(tmp_path, s, metrics)
+    c.run()
+    assert metrics.calls[0] == 'errors{service="checkout"}'
+
+
+def test_a_failed_measurement_rolls_back_with_the_reason(tmp_path: Path) -> None:
+    router = FakeRouter()
+    metrics = FakeMetrics(lambda q, n: 0.01 if n < 9 else 0.2)
+    c, _events = controller(tmp_path, spec(), metrics, router)
+    result = c.run()
+    assert (result.status, result.exit_code) == ("rolled-back", 1)
+    assert router.history == [1, 5, 0]
+    assert "error-rate=0.2 [≤ 0.05] failure" in result.reason
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert (state.status, state.weight) == ("rolled-back", 0)
+
+
+def test_failure_limit_allows_that_many_failures(tmp_path: Path) -> None:
+    metrics = FakeMetrics(lambda q, n: 0.2 if n in (3, 5) else 0.01)
+    c, _ = controller(tmp_path, spec(analysis__failureLimit=2), metrics)
+    assert c.run().status == "promoted"
+    metrics = FakeMetrics(lambda q, n: 0.2 if n in (3, 5, 7) else 0.01)
+    c, _ = controller(tmp_path / "b", spec(analysis__failureLimit=2), metrics)
+    assert c.run().status == "rolled-back"
+
+
+def test_every_measurement_erroring_never_passes(tmp_path: Path) -> None:
+    router = FakeRouter()
+    metrics = FakeMetrics(lambda q, n: 0.01 if n == 1 else ProviderUnavailable("down"))
+    c, _events = controller(tmp_path, spec(), metrics, router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert 100 not in router.history
+    assert "5 errors in a row, limit 4" in result.reason
+
+
+def test_errors_below_the_limit_extend_the_stage_until_a_success(tmp_path: Path) -> None:
+    # errors in every interval except each 4th: never 5 in a row, successes keep coming
+    metrics = FakeMetrics(lambda q, n: 0.01 if n % 4 == 1 else ProviderUnavailable("flaky"))
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(), metrics, router)
+    assert c.run().status == "promoted"
+
+
+@pytest.mark.parametrize("no_data", [None, math.nan])
+def test_no_data_is_inconclusive_and_never_a_promotion(tmp_path: Path, no_data: object) -> None:
+    router = FakeRouter()
+    s = spec(analysis__inconclusiveLimit=2, analysis__onInconclusive="fail")
+    c, _ = controller(tmp_path, s, constant(no_data), router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "inconclusive" in result.reason
+    assert router.history == [1, 0]
+
+
+def test_inconclusive_pauses_then_rolls_back_when_nobody_acts(tmp_path: Path) -> None:
+    router = FakeRouter()
+    s = spec(analysis__pauseTimeout="5m")
+    c, events = controller(tmp_path, s, constant(None), router)
+    result = c.run()
+    assert "paused" in [e.kind for e in events]
+    assert "nobody acted within 300s" in result.reason
+    assert router.history == [1, 0]
+
+
+def test_inconclusive_pause_released_by_promote(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state", "checkout")
+
+    def answer(q: str, n: int) -> float | None:
+        if n == 1:
+            return 0.01  # the start-up check
+        if n == 2:
+            journal.request("promote", "looked at it")  # as `gate promote` would, while paused
+            return None
+        return 0.01
+
+    c, events = controller(tmp_path, spec(), FakeMetrics(answer))
+    assert c.run().status == "promoted"
+    kinds = [e.kind for e in events]
+    assert kinds.index("paused") < kinds.index("resumed") < kinds.index("promoted")
+
+
+def test_on_no_data_pass_is_an_explicit_choice(tmp_path: Path) -> None:
+    metric = {"name": "error-rate", "query": "q", "max": 0.05, "onNoData": "pass"}
+    c, _ = controller(tmp_path, spec(analysis__metrics=[metric]), constant(None))
+    assert c.run().status == "promoted"
+
+
+def test_infinities_and_several_series(tmp_path: Path) -> None:
+    c, _ = controller(tmp_path, spec(), constant(math.inf))
+    assert "error-rate=inf" in c.run().reason
+    c, _ = controller(tmp_path / "b", spec(), constant([0.01, 0.02]))
+    result = c.run()
+    assert "returned 2 series" in result.reason
+    metric = {"name": "error-rate", "query": "q", "max": 0.05, "aggregate": "max"}
+    c, _ = controller(tmp_path / "c", spec(analysis__metrics=[metric]), constant([0.01, 0.2]))
+    assert "error-rate=0.2" in c.run().reason
+    low = {"name": "throughput", "query": "q", "min": 1}
+    c, _ = controller(tmp_path / "d", spec(analysis__metrics=[low]), constant(math.inf))
+    assert c.run().status == "promoted"
+
+
+def test_max_ratio_against_the_baseline(tmp_path: Path) -> None:
+    metric = {
+        "name": "errors-vs-baseline",
+        "query": "canary",
+        "baselineQuery": "baseline",
+        "maxRatio": 2.0,
+    }
+    ok = FakeMetrics(lambda q, n: 0.02 if q == "canary" else 0.01)
+    c, _ = controller(tmp_path, spec(analysis__metrics=[metric]), ok)
+    assert c.run().status == "promoted"
+    bad = FakeMetrics(lambda q, n: 0.04 if q == "canary" else 0.01)
+    c, _ = controller(tmp_path / "b", spec(analysis__metrics=[metric]), bad)
+    assert "4× baseline, above 2×" in c.run().reason
+
+
+def test_stage_error_threshold_overrides_max_of_error_metrics(tmp_path: Path) -> None:
+    stages = [
+        {"weight": 1, "duration": "30s", "errorThreshold": 0.1},
+        {"weight": 5, "duration": "30s"},
+        {"weight": 100},
+    ]
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(stages=stages), constant(0.07), router)
+    result = c.run()
+    assert router.history == [1, 5, 0]  # passed at 1 % (≤ 0.1), failed at 5 % (≤ 0.05)
+    assert "[≤ 0.05]" in result.reason
+
+
+def test_a_bad_query_at_start_is_bad_input_and_moves_no_traffic(tmp_path: Path) -> None:
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(), FakeMetrics(lambda q, n: rejected()), router)
+    with pytest.raises(ConfigError, match="metric error-rate: the query was rejected"):
+        c.run()
+    assert router.history == []
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "failed-to-start"
+
+
+def test_rollback_retries_then_succeeds(tmp_path: Path) -> None:
+    router = FakeRouter()
+    metrics = FakeMetrics(lambda q, n: 0.2)
+    c, _ = controller(tmp_path, spec(), metrics, router)
+    router.fail_sets = 0
+    original = router.set_canary_weight
+
+    def flaky(percent: int) -> None:
+        if percent == 0 and router.history.count(0) == 0 and not getattr(flaky, "failed", 0):
+            flaky.failed = 1  # type: ignore[attr-defined]
+            raise ProviderUnavailable("socket busy", provider="fake")
+        original(percent)
+
+    router.set_canary_weight = flaky  # type: ignore[method-assign]
+    assert c.run().status == "rolled-back"
+    assert router.weight == 0
+
+
+def test_rollback_that_cannot_restore_stable_is_loud_and_exit_4(tmp_path: Path) -> None:
+    router = FakeRouter()
+    c, _events = controller(tmp_path, spec(), constant(0.2), router)
+    original = router.set_canary_weight
+
+    def broken(percent: int) -> None:
+        if percent == 0:
+            raise ProviderUnavailable("connection refused", provider="haproxy")
+        original(percent)
+
+    router.set_canary_weight = broken  # type: ignore[method-assign]
+    with pytest.raises(RollbackError) as info:
+        c.run()
+    assert info.value.exit_code == 4
+    message = str(info.value)
+    assert "ROLLBACK FAILED" in message
+    assert "could NOT be set to 0 after 5 attempts (haproxy: connection refused)" in message
+    assert "gate abort checkout" in message
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "rollback-failed"
+
+
+def test_kill_switches_still_on_are_named_and_exit_4(tmp_path: Path) -> None:
+    c, _ = controller(tmp_path, spec(), constant(0.2), kill_switches=lambda: ["unleash:new-ui"])
+    with pytest.raises(RollbackError, match=r"kill switches are still ON: unleash:new-ui"):
+        c.run()
+    called: list[str] = []
+    c, _ = controller(
+        tmp_path / "b", spec(), constant(0.2), kill_switches=lambda: called.append("x") or []
+    )
+    assert c.run().status == "rolled-back"
+    assert called == ["x"]
+
+
+def test_interrupt_rolls_back_or_leaves_traffic(tmp_path: Path) -> None:
+    def interrupt_on(n: int) -> FakeMetrics:
+        def answer(q: str, i: int) -> float:
+            if i == n:
+                raise Interrupted("SIGTERM")
+            return 0.01
+
+        return FakeMetrics(answer)
+
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(), interrupt_on(9), router)
+    result = c.run()
+    assert (result.status, result.exit_code) == ("interrupted", 130)
+    assert router.weight == 0
+    router = FakeRouter()
+    c, events = controller(tmp_path / "b", spec(), interrupt_on(9), router, on_interrupt="leave")
+    c.run()
+    assert router.weight == 5
+    assert "traffic LEFT at canary weight 5%" in events[-1].message
+
+
+def test_crash_between_intent_and_action_then_abort(tmp_path: Path) -> None:
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(), constant(0.01), router)
+
+    class Crash(BaseException):
+        pass
+
+    original = router.set_canary_weight
+
+    def crash_on_5(percent: int) -> None:
+        if percent == 5:
+            raise Crash
+        original(percent)
+
+    router.set_canary_weight = crash_on_5  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        c.run()
+    journal = Journal(tmp_path / "state", "checkout")
+    state = journal.load()
+    assert state is not None
+    assert (state.status, state.stage, state.weight, state.target_weight) == (
+        "progressing",
+        1,
+        1,
+        5,
+    )
+    router.set_canary_weight = original  # type: ignore[method-assign]
+    again, _ = controller(tmp_path, spec(), constant(0.01), router)
+    with pytest.raises(ConfigError, match="still progressing in the journal"):
+        again.run()
+    again.abort("operator")
+    state = journal.load()
+    assert state is not None
+    assert (state.status, state.weight, router.weight) == ("aborted", 0, 0)
+
+
+def test_resume_continues_from_the_journaled_stage(tmp_path: Path) -> None:
+    router = FakeRouter()
+    c, _ = controller(
+        tmp_path,
+        spec(),
+        FakeMetrics(lambda q, n: (_ for _ in ()).throw(KeyboardInterrupt()) if n == 8 else 0.01),
+        router,
+    )
+    with pytest.raises(KeyboardInterrupt):  # a crash the controller does not handle
+        c.run()
+    assert router.history == [1, 5]
+    resumed, _ = controller(tmp_path, spec(), constant(0.01), router)
+    assert resumed.run(resume=True).status == "promoted"
+    assert router.history == [1, 5, 5, 25, 100]
+
+
+def test_manual_stage_waits_for_promote_and_abort_requests(tmp_path: Path) -> None:
+    stages = [{"weight": 10}, {"weight": 100}]
+    journal = Journal(tmp_path / "state", "checkout")
+
+    def answer(q: str, n: int) -> float:
+        if n == 30:
+            journal.request("promote", "ok")
+        return 0.01
+
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(stages=stages), FakeMetrics(answer), router)
+    assert c.run().status == "promoted"
+    assert router.history == [10, 100]
+    stages = [{"weight": 10, "timeout": "2m"}, {"weight": 100}]
+    router = FakeRouter()
+    c, _ = controller(tmp_path / "b", spec(stages=stages), constant(0.01), router)
+    assert "nobody promoted stage 1 within 120s" in c.run().reason
+    aborting = Journal(tmp_path / "c" / "state", "checkout")
+
+    def abort_at(q: str, n: int) -> float:
+        if n == 3:
+            aborting.request("abort", "INC-4")
+        return 0.01
+
+    c, _ = controller(tmp_path / "c", spec(), FakeMetrics(abort_at))
+    assert c.run().reason == "aborted: INC-4"
+
+
+def test_lock_stops_a_second_driver(tmp_path: Path) -> None:
+    first = Journal(tmp_path, "checkout")
+    first.acquire()
+    try:
+        with pytest.raises(StateError, match="being driven by pid"):
+            Journal(tmp_path, "checkout").acquire()
+        assert Journal(tmp_path, "checkout").holder() is not None
+    finally:
+        first.release()
+    assert Journal(tmp_path, "checkout").holder() is None
