@@ -41,16 +41,6 @@ def test_templates_escape_values_and_cannot_run_code() -> None:
     assert render("{{ __import__('os') }}", values) == "{{ __import__('os') }}"
 
 
-BAD = {
-    "unknown variable": (
-        'query: rate(x{s="{{ servce }}"}[1m])',
-        "unknown template variable 'servce'",
-    ),
-    "last stage below 100": None,
-    "weights going down": None,
-}
-
-
 def rollout_text(
     metric_query: str = "q", stages: str = "[{weight: 10, duration: 1m}, {weight: 100}]"
 ) -> str:
