@@ -23,14 +23,21 @@ REPO = Path(__file__).resolve().parents[1]
 
 def once(cmd: list[str]) -> float:
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   check=False, timeout=60)
+    subprocess.run(
+        cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=60
+    )
     return time.perf_counter() - start
 
 
 def slowest_imports(cmd: list[str], top: int = 8) -> list[tuple[int, str]]:
-    proc = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], cwd=REPO, capture_output=True,
-                          text=True, check=False, timeout=60)
+    proc = subprocess.run(
+        [cmd[0], "-X", "importtime", *cmd[1:]],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     rows = []
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s+(\S+)$", line)

@@ -1,0 +1,239 @@
+"""The canary-judge benchmark of shared/BENCHMARK.md: five judges side by side.
+
+    python -m benchmarks.judge.run                 # full run: >= 1,000 runs per scenario
+    python -m benchmarks.judge.run --runs 50 --quick   # a smoke run
+
+Writes benchmarks/judge/results.md (tables) and benchmarks/judge/exposure.png (chart).
+Seeded: the same command gives the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gate.judge import count_judge
+
+HERE = Path(__file__).resolve().parent
+STAGES = (0.01, 0.05, 0.25, 0.50)
+WINDOWS_PER_STAGE = 30
+WINDOW_SECONDS = 10
+SPIKE_WINDOWS = range(40, 46)  # one minute, early in the 5 % stage
+SPIKE_FACTOR = 10.0
+ALPHA = 0.01
+JUDGES = ("sequential", "threshold", "ratio", "kayenta", "oracle")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    rps: int
+    p0: float
+    ratio: float
+    spike: bool
+
+
+def judge_params(kind: str, s: Scenario) -> dict[str, Any]:
+    return {
+        "sequential": {"alpha": ALPHA},
+        "threshold": {"max_rate": 2 * s.p0, "threshold": 5},
+        "ratio": {"max_ratio": 2.0, "failure_limit": 2, "min_requests": 50},
+        "kayenta": {"windows_per_stage": WINDOWS_PER_STAGE, "confidence": 0.98, "tolerance": 0.25},
+        "oracle": {"p0": s.p0, "ratio": s.ratio, "alpha": ALPHA},
+    }[kind]
+
+
+def traffic(rng: np.random.Generator, s: Scenario) -> np.ndarray:
+    """One canary's windows: columns canary errors, canary requests, baseline errors, requests."""
+    n = len(STAGES) * WINDOWS_PER_STAGE
+    t = np.arange(n)
+    mean = s.rps * WINDOW_SECONDS * (1 + 0.5 * np.sin(2 * np.pi * t * WINDOW_SECONDS / 360))
+    total = rng.poisson(mean)
+    weight = np.repeat(STAGES, WINDOWS_PER_STAGE)
+    canary = rng.binomial(total, weight)
+    base = total - canary
+    boost = np.ones(n)
+    if s.spike:
+        boost[list(SPIKE_WINDOWS)] = SPIKE_FACTOR
+    ce = rng.binomial(canary, np.minimum(1.0, s.ratio * s.p0 * boost))
+    be = rng.binomial(base, np.minimum(1.0, s.p0 * boost))
+    return np.stack([ce, canary, be, base], axis=1)
+
+
+def run_scenario(args: tuple[Scenario, int, int]) -> dict[str, Any]:
+    s, runs, seed = args
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {k: {"failed": 0, "requests": [], "errors": []} for k in JUDGES}
+    for _ in range(runs):
+        windows = traffic(rng, s).tolist()
+        for kind in JUDGES:
+            if kind == "oracle" and s.ratio == 1:
+                continue
+            judge = count_judge(kind, **judge_params(kind, s))
+            seen = bad = 0
+            for ce, cr, be, br in windows:
+                seen += cr
+                bad += ce
+                if (
+                    judge.update(
+                        canary_errors=ce,
+                        canary_requests=cr,
+                        baseline_errors=be,
+                        baseline_requests=br,
+                    )
+                    == "fail"
+                ):
+                    out[kind]["failed"] += 1
+                    out[kind]["requests"].append(seen)
+                    out[kind]["errors"].append(bad)
+                    break
+    return {"scenario": s, "runs": runs, "judges": out}
+
+
+def scenarios(quick: bool) -> list[Scenario]:
+    rps = (200,) if quick else (20, 200, 2000)
+    p0 = (0.01,) if quick else (0.001, 0.01, 0.05)
+    ratios = (1, 1.5, 3) if quick else (1, 1.25, 1.5, 2, 3, 5, 10)
+    return [
+        Scenario(r, p, q, sp) for r, p, q, sp in itertools.product(rps, p0, ratios, (False, True))
+    ]
+
+
+def median(values: list[int]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def fmt(x: float | None, pattern: str = "{:,.0f}") -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else pattern.format(x)
+
+
+def report(results: list[dict[str, Any]], runs: int, seconds: float) -> str:
+    lines = [
+        "# Canary-judge benchmark",
+        "",
+        f"{runs} runs per scenario, α = {ALPHA}, windows of {WINDOW_SECONDS} s, stages "
+        f"{', '.join(f'{w:.0%}' for w in STAGES)} × {WINDOWS_PER_STAGE} windows, traffic swing "
+        f"±50 % over 6 min, shared spike ×{SPIKE_FACTOR:g} on both arms for one minute. "
+        f"Run time {seconds / 60:.1f} min. Reproduce: `python -m benchmarks.judge.run`.",
+        "",
+        "Judges: `sequential` (gate, α = 0.01); `threshold` (Flagger: 1-min canary error rate ≤ "
+        "2·p0, rollback at 5 failed checks); `ratio` (Argo: every minute, 5-min canary rate ≤ 2× "
+        "baseline, ≥ 50 canary requests, failureLimit 2); `kayenta` (Mann-Whitney 98 %, "
+        "tolerance 0.25, at each stage's end); `oracle` (Wald's SPRT told p0 and the ratio).",
+        "",
+        "## False rollbacks (ratio = 1): share of good releases failed",
+        "",
+        "| rps | p0 | spike | sequential | threshold | ratio | kayenta |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    good = [r for r in results if r["scenario"].ratio == 1]
+    for r in good:
+        s = r["scenario"]
+        cells = [
+            fmt(r["judges"][k]["failed"] / r["runs"], "{:.1%}")
+            for k in ("sequential", "threshold", "ratio", "kayenta")
+        ]
+        lines.append(
+            f"| {s.rps} | {s.p0:.1%} | {'yes' if s.spike else 'no'} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "## Regressions: power, and median canary requests before the judge fails (× the oracle's)",
+        "",
+        "| rps | p0 | ratio | spike | sequential | threshold | ratio | kayenta | oracle |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        s = r["scenario"]
+        if s.ratio == 1:
+            continue
+        oracle = median(r["judges"]["oracle"]["requests"])
+        cells = []
+        for k in JUDGES:
+            j = r["judges"][k]
+            power = j["failed"] / r["runs"]
+            med = median(j["requests"])
+            rel = f" ({med / oracle:.2g}×)" if med and oracle and k != "oracle" else ""
+            cells.append(f"{power:.0%} · {fmt(med)}{rel}")
+        lines.append(
+            f"| {s.rps} | {s.p0:.1%} | {s.ratio:g} | {'yes' if s.spike else 'no'} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    lines += [
+        "",
+        "Cells: power · median canary requests served before failing (× oracle).",
+        "Median failed canary requests before failing, per judge, over all regression "
+        "scenarios each judge caught:",
+        "",
+    ]
+    for k in JUDGES:
+        errors = [e for r in results if r["scenario"].ratio != 1 for e in r["judges"][k]["errors"]]
+        lines.append(f"- `{k}`: {fmt(median(errors))}")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for k in ("sequential", "threshold", "ratio", "kayenta"):
+        good = [r for r in results if r["scenario"].ratio == 1]
+        false_rate = sum(r["judges"][k]["failed"] for r in good) / sum(r["runs"] for r in good)
+        rel = []
+        for r in results:
+            o = median(r["judges"]["oracle"]["requests"])
+            m = median(r["judges"][k]["requests"])
+            if r["scenario"].ratio != 1 and o and m:
+                rel.append(m / o)
+        if rel:
+            ax.scatter(false_rate * 100, statistics.median(rel), s=80, label=k)
+            ax.annotate(
+                k,
+                (false_rate * 100, statistics.median(rel)),
+                textcoords="offset points",
+                xytext=(6, 6),
+            )
+    ax.axvline(ALPHA * 100, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlabel("false rollbacks over all good-release scenarios (%)")
+    ax.set_ylabel("median exposure before failing, × oracle SPRT")
+    ax.set_yscale("log")
+    ax.set_title("Canary judges: exposure against false rollbacks (lower-left is better)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--runs", type=int, default=1000)
+    ap.add_argument("--quick", action="store_true", help="a few scenarios only")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args()
+    todo = [(s, args.runs, 1000 + i) for i, s in enumerate(scenarios(args.quick))]
+    start = time.monotonic()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        results = list(pool.map(run_scenario, todo))
+    seconds = time.monotonic() - start
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = report(results, args.runs, seconds)
+    (args.out / "results.md").write_text(text, encoding="utf-8")
+    chart(results, args.out / "exposure.png")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

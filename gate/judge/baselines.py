@@ -1,0 +1,154 @@
+"""The judges gate is measured against: Flagger's and Argo's thresholds, Kayenta, the oracle."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from gate.judge import CONTINUE, FAIL, check_counts
+
+
+class ThresholdJudge:
+    """Flagger: every minute (``windows_per_check`` windows) the canary's error rate over that
+    minute against ``max_rate``; a check with no canary traffic fails too; rollback when
+    ``threshold`` checks have failed over the whole run."""
+
+    def __init__(
+        self, *, max_rate: float = 0.01, threshold: int = 5, windows_per_check: int = 6
+    ) -> None:
+        self.max_rate, self.threshold, self.every = max_rate, threshold, windows_per_check
+        self.failed_checks = 0
+        self._errors = self._requests = self._windows = 0
+
+    def update(
+        self,
+        *,
+        canary_errors: int,
+        canary_requests: int,
+        baseline_errors: int,
+        baseline_requests: int,
+    ) -> str:
+        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
+        self._errors += canary_errors
+        self._requests += canary_requests
+        self._windows += 1
+        if self._windows % self.every == 0:
+            if self._requests == 0 or self._errors / self._requests > self.max_rate:
+                self.failed_checks += 1
+            self._errors = self._requests = 0
+        return FAIL if self.failed_checks >= self.threshold else CONTINUE
+
+
+class RatioJudge:
+    """Argo: every minute, canary rate ≤ ``max_ratio`` × baseline rate over five minutes,
+    skipping checks with fewer than ``min_requests`` canary requests; fails when failed
+    checks exceed ``failure_limit``."""
+
+    def __init__(
+        self,
+        *,
+        max_ratio: float = 2.0,
+        failure_limit: int = 2,
+        min_requests: int = 50,
+        windows_per_check: int = 6,
+        lookback_windows: int = 30,
+    ) -> None:
+        self.max_ratio, self.failure_limit, self.min_requests = (
+            max_ratio,
+            failure_limit,
+            min_requests,
+        )
+        self.every = windows_per_check
+        self._history: deque[tuple[int, int, int, int]] = deque(maxlen=lookback_windows)
+        self._windows = 0
+        self.failures = 0
+
+    def update(
+        self,
+        *,
+        canary_errors: int,
+        canary_requests: int,
+        baseline_errors: int,
+        baseline_requests: int,
+    ) -> str:
+        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
+        self._history.append((canary_errors, canary_requests, baseline_errors, baseline_requests))
+        self._windows += 1
+        if self._windows % self.every == 0:
+            ce, cr, be, br = (sum(w[i] for w in self._history) for i in range(4))
+            if cr >= self.min_requests and br > 0:
+                canary_rate, baseline_rate = ce / cr, be / br
+                if canary_rate > self.max_ratio * baseline_rate:
+                    self.failures += 1
+        return FAIL if self.failures > self.failure_limit else CONTINUE
+
+
+class KayentaJudge:
+    """Kayenta at the end of each stage (``windows_per_stage`` windows): Mann-Whitney
+    classification of the per-window error rates of canary against baseline."""
+
+    def __init__(
+        self, *, windows_per_stage: int = 30, confidence: float = 0.98, tolerance: float = 0.25
+    ) -> None:
+        self.every, self.confidence, self.tolerance = windows_per_stage, confidence, tolerance
+        self._canary: list[float] = []
+        self._baseline: list[float] = []
+        self.failed = False
+
+    def update(
+        self,
+        *,
+        canary_errors: int,
+        canary_requests: int,
+        baseline_errors: int,
+        baseline_requests: int,
+    ) -> str:
+        from gate.judge.mannwhitney import classify
+
+        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
+        if self.failed:
+            return FAIL
+        self._canary.append(canary_errors / canary_requests if canary_requests else math.nan)
+        self._baseline.append(
+            baseline_errors / baseline_requests if baseline_requests else math.nan
+        )
+        if len(self._canary) >= self.every:
+            result = classify(
+                self._canary, self._baseline, confidence=self.confidence, tolerance=self.tolerance
+            )
+            self._canary, self._baseline = [], []
+            if result.result == "High":
+                self.failed = True
+                return FAIL
+        return CONTINUE
+
+
+class OracleSPRT:
+    """Wald's one-sided SPRT told the true baseline rate ``p0`` and ``ratio``: no real judge
+    can need fewer requests on average. It never accepts; it fails at log(1/α)."""
+
+    def __init__(self, *, p0: float, ratio: float, alpha: float = 0.01) -> None:
+        if not 0 < p0 < 1 or not 0 < p0 * ratio < 1:
+            raise ValueError("p0 and p0·ratio must be probabilities")
+        self.threshold = math.log(1 / alpha)
+        self._hit = math.log(ratio)
+        self._miss = math.log((1 - ratio * p0) / (1 - p0))
+        self.llr = 0.0
+        self.failed = False
+
+    def update(
+        self,
+        *,
+        canary_errors: int,
+        canary_requests: int,
+        baseline_errors: int,
+        baseline_requests: int,
+    ) -> str:
+        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
+        if self.failed:
+            return FAIL
+        self.llr += canary_errors * self._hit + (canary_requests - canary_errors) * self._miss
+        if self.llr >= self.threshold:
+            self.failed = True
+            return FAIL
+        return CONTINUE

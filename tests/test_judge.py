@@ -1,0 +1,186 @@
+"""The canary judges through their public contract, `gate.judge.count_judge`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gate.judge import count_judge
+from gate.judge.mannwhitney import MetricResult, classify, score, shift_interval
+
+WINDOWS = [(0.01, 30), (0.05, 30), (0.25, 30), (0.5, 30)]  # (canary share, windows) per stage
+
+
+def simulate(
+    judge_kind: str,
+    *,
+    runs: int,
+    rps: float,
+    p0: float,
+    ratio: float,
+    seed: int,
+    spike: bool = False,
+    **params: float,
+) -> tuple[float, list[int]]:
+    """Share of runs the judge fails, and canary requests seen before each failure."""
+    if judge_kind == "oracle":
+        params = {**params, "p0": p0, "ratio": ratio}
+    rng = np.random.default_rng(seed)
+    failed, exposure = 0, []
+    for _ in range(runs):
+        judge = count_judge(judge_kind, **params)
+        seen = 0
+        t = 0
+        for share, windows in WINDOWS:
+            for _ in range(windows):
+                total = rng.poisson(rps * 10 * (1 + 0.5 * math.sin(2 * math.pi * t / 36)))
+                t += 1
+                canary = rng.binomial(total, share)
+                base = total - canary
+                boost = 20.0 if spike and 40 <= t < 46 else 1.0
+                ce = rng.binomial(canary, min(1.0, ratio * p0 * boost))
+                be = rng.binomial(base, min(1.0, p0 * boost))
+                seen += canary
+                if (
+                    judge.update(
+                        canary_errors=int(ce),
+                        canary_requests=int(canary),
+                        baseline_errors=int(be),
+                        baseline_requests=int(base),
+                    )
+                    == "fail"
+                ):
+                    failed += 1
+                    exposure.append(seen)
+                    break
+            else:
+                continue
+            break
+    return failed / runs, exposure
+
+
+def test_sequential_false_alarms_stay_below_alpha_however_often_it_looks() -> None:
+    alpha = 0.05
+    rate, _ = simulate("sequential", runs=1500, rps=200, p0=0.01, ratio=1.0, seed=1, alpha=alpha)
+    assert rate <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / 1500)
+
+
+def test_a_shared_error_spike_is_not_blamed_on_the_canary() -> None:
+    alpha = 0.05
+    rate, _ = simulate(
+        "sequential", runs=1000, rps=200, p0=0.01, ratio=1.0, seed=2, spike=True, alpha=alpha
+    )
+    assert rate <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / 1000)
+    # a per-arm absolute threshold does blame it
+    flagger, _ = simulate(
+        "threshold",
+        runs=200,
+        rps=200,
+        p0=0.01,
+        ratio=1.0,
+        seed=2,
+        spike=True,
+        max_rate=0.02,
+        threshold=1,
+    )
+    assert flagger > 0.5
+
+
+def test_sequential_catches_a_regression_quickly() -> None:
+    power, exposure = simulate(
+        "sequential", runs=300, rps=200, p0=0.01, ratio=2.0, seed=3, alpha=0.01
+    )
+    assert power >= 0.99
+    _, oracle_exposure = simulate(
+        "oracle", runs=300, rps=200, p0=0.01, ratio=2.0, seed=3, alpha=0.01
+    )
+    assert np.median(exposure) <= 2.0 * np.median(oracle_exposure)
+
+
+def test_zero_windows_change_nothing() -> None:
+    judge = count_judge("sequential", alpha=0.01)
+    for _ in range(100):
+        assert (
+            judge.update(canary_errors=0, canary_requests=0, baseline_errors=0, baseline_requests=0)
+            == "continue"
+        )
+    assert judge.log_evidence == pytest.approx(0.0)  # type: ignore[attr-defined]
+
+
+def test_only_harm_fails() -> None:
+    judge = count_judge("sequential", alpha=0.01)
+    for _ in range(200):  # the canary is far better than the baseline
+        assert (
+            judge.update(
+                canary_errors=0, canary_requests=500, baseline_errors=50, baseline_requests=500
+            )
+            == "continue"
+        )
+
+
+def test_a_changing_split_is_accounted_for() -> None:
+    # canary gets 50 % of traffic and 50 % of errors: equal rates, never a failure
+    judge = count_judge("sequential", alpha=0.01)
+    for share in [0.01, 0.05, 0.25, 0.5] * 50:
+        n = 10_000
+        c = int(n * share)
+        assert (
+            judge.update(
+                canary_errors=int(c * 0.02),
+                canary_requests=c,
+                baseline_errors=int((n - c) * 0.02),
+                baseline_requests=n - c,
+            )
+            == "continue"
+        )
+
+
+@pytest.mark.parametrize("kind", ["sequential", "threshold", "ratio", "kayenta"])
+def test_impossible_counts_are_refused(kind: str) -> None:
+    judge = count_judge(kind)
+    with pytest.raises(ValueError, match="more errors than requests"):
+        judge.update(canary_errors=5, canary_requests=4, baseline_errors=0, baseline_requests=1)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        judge.update(canary_errors=-1, canary_requests=4, baseline_errors=0, baseline_requests=1)
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(ValueError, match="unknown judge kind 'bayes'"):
+        count_judge("bayes")
+
+
+def test_kayenta_published_vector() -> None:
+    interval = shift_interval([10, 20, 30, 40], [1, 2, 3, 4], 0.95)
+    assert (interval.lower, interval.upper, interval.estimate) == (6, 39, 22.5)
+
+
+def test_exact_interval_by_hand() -> None:
+    # all 9 differences of x − y: 1..9 when x=[4,5,6], y=[1,2,3] → {1,2,2,3,3,3,4,4,5}
+    # U for sizes 3, 3 takes 0..9 with counts 1,1,2,3,3,3,3,2,1,1 (of 20): at 80 % the
+    # interval runs from the 1st to the 9th difference, at 70 % from the 2nd to the 8th
+    interval = shift_interval([4, 5, 6], [1, 2, 3], 0.80)
+    assert interval.estimate == 3
+    assert (interval.lower, interval.upper) == (1, 5)
+    interval = shift_interval([4, 5, 6], [1, 2, 3], 0.70)
+    assert (interval.lower, interval.upper) == (2, 4)
+
+
+def test_normal_approximation_with_ties_brackets_the_shift() -> None:
+    x = [10.0, 11, 12, 12, 13, 14] * 10
+    y = [1.0, 2, 3, 3, 4, 5] * 10
+    interval = shift_interval(x, y, 0.98)
+    assert interval.lower <= 9 <= interval.upper
+    assert interval.estimate == pytest.approx(9, abs=0.01)
+
+
+def test_classification_and_score() -> None:
+    assert classify([10, 20, 30, 40], [1, 2, 3, 4], confidence=0.95).result == "High"
+    assert classify([1, 2, 3, 4], [10, 20, 30, 40], confidence=0.95).result == "Low"
+    assert classify([1, 2, 3, 4], [1.5, 2.5, 3.5, 4.5]).result == "Pass"
+    assert classify([math.nan], [1.0]).result == "Nodata"
+    results = [MetricResult("a", "Pass"), MetricResult("b", "High"), MetricResult("c", "Pass")]
+    assert score(results) == pytest.approx(200 / 3)
+    assert score([*results[:2], MetricResult("d", "High", critical=True)]) == 0
+    assert score([MetricResult("a", "Nodata"), MetricResult("b", "Pass")]) == 0
