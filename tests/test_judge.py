@@ -184,3 +184,78 @@ def test_classification_and_score() -> None:
     assert score(results) == pytest.approx(200 / 3)
     assert score([*results[:2], MetricResult("d", "High", critical=True)]) == 0
     assert score([MetricResult("a", "Nodata"), MetricResult("b", "Pass")]) == 0
+
+
+class RangeFake:
+    """A MetricsProvider whose range queries return one series per query name."""
+
+    name = "fake"
+
+    def __init__(self, series: dict[str, list[tuple[float, float]]]) -> None:
+        self.series = series
+
+    def query(self, query: str, at: object = None) -> object:
+        raise AssertionError("not used")
+
+    def query_range(
+        self, query: str, start: object, end: object, step_seconds: float
+    ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
+        return [({}, self.series[query])] if query in self.series else []
+
+    def close(self) -> None:
+        pass
+
+
+def _range(canary_rate: float, minutes: int = 60) -> RangeFake:
+    t = [1_700_000_000.0 + 60 * i for i in range(minutes)]
+    return RangeFake(
+        {
+            "ce": [(x, 1000 * canary_rate) for x in t],
+            "cr": [(x, 1000.0) for x in t],
+            "be": [(x, 90.0) for x in t],
+            "br": [(x, 9000.0) for x in t],
+        }
+    )
+
+
+def test_judge_range_over_history() -> None:
+    from datetime import UTC, datetime
+
+    from gate.judge.history import judge_range
+
+    queries = {
+        "canary_errors": "ce",
+        "canary_requests": "cr",
+        "baseline_errors": "be",
+        "baseline_requests": "br",
+    }
+    now = datetime.now(UTC)
+    good = judge_range(_range(0.01), queries, now, now, 60)  # type: ignore[arg-type]
+    assert (good.verdict, good.windows, good.failed_at) == ("pass", 60, None)
+    assert good.canary_rate == pytest.approx(0.01)
+    bad = judge_range(_range(0.03), queries, now, now, 60)  # type: ignore[arg-type]
+    assert bad.verdict == "fail"
+    assert bad.failed_at is not None
+    assert bad.windows == 60
+
+
+def test_gate_judge_bad_input_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from gate.cli import main
+
+    base = [
+        "judge",
+        "--url",
+        "http://127.0.0.1:9",
+        "--canary-errors",
+        "a",
+        "--canary-requests",
+        "b",
+        "--baseline-errors",
+        "c",
+        "--baseline-requests",
+        "d",
+    ]
+    assert main([*base, "--last", "30 minutes"]) == 2
+    assert "--last: '30 minutes' is not a duration" in capsys.readouterr().err
+    assert main(base) == 2
+    assert "give either --last SPAN or --start ISO" in capsys.readouterr().err

@@ -31,10 +31,11 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    from gate.cli import check, rollout
+    from gate.cli import check, judge, rollout
 
     check.register(cli)
     rollout.register(cli)
+    judge.register(cli)
 
 
 _register()

@@ -339,3 +339,28 @@ def test_lock_stops_a_second_driver(tmp_path: Path) -> None:
     finally:
         first.release()
     assert Journal(tmp_path, "checkout").holder() is None
+
+
+def test_a_sequential_judge_metric_rolls_back_a_worse_canary(tmp_path: Path) -> None:
+    metric = {
+        "name": "errors",
+        "judge": "sequential",
+        "alpha": 0.01,
+        "canaryErrors": "ce",
+        "canaryRequests": "cr",
+        "baselineErrors": "be",
+        "baselineRequests": "br",
+    }
+    rates = {"ce": 30.0, "cr": 1000.0, "be": 100.0, "br": 10000.0}  # canary 3 %, baseline 1 %
+    router = FakeRouter()
+    c, _ = controller(
+        tmp_path, spec(analysis__metrics=[metric]), FakeMetrics(lambda q, n: rates[q]), router
+    )
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "canary errors significantly above baseline" in result.reason
+    same = {"ce": 10.0, "cr": 1000.0, "be": 100.0, "br": 10000.0}
+    c, _ = controller(
+        tmp_path / "b", spec(analysis__metrics=[metric]), FakeMetrics(lambda q, n: same[q])
+    )
+    assert c.run().status == "promoted"
