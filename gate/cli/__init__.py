@@ -31,11 +31,12 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    from gate.cli import check, judge, rollout
+    from gate.cli import check, flags, judge, rollout
 
     check.register(cli)
     rollout.register(cli)
     judge.register(cli)
+    flags.register(cli)
 
 
 _register()

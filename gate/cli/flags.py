@@ -1,0 +1,158 @@
+"""``gate flags off|on|status``: kill a feature by hand, without a redeploy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from gate.errors import EXIT_HUMAN_NEEDED, EXIT_OK, ConfigError
+
+
+def _configs(
+    file: str | None,
+    provider: str | None,
+    url: str | None,
+    path: str | None,
+    project: str,
+    feature: str | None,
+    environment: str,
+    token_env: str | None,
+) -> list[dict[str, Any]]:
+    if file:
+        from gate.config.loader import load_file
+        from gate.config.validate import schema
+
+        doc = load_file(file)
+        data = doc.data
+        base: tuple[str, ...] = ()
+        if isinstance(data, dict) and isinstance(data.get("spec"), dict):
+            base = ("spec", "onFailure", "flags")
+            data = data["spec"].get("onFailure", {}).get("flags")
+        elif isinstance(data, dict):
+            base = ("flags",)
+            data = data.get("flags")
+        if not isinstance(data, list) or not data:
+            raise doc.error(
+                (), "expected a list of flags (or a rollout spec with spec.onFailure.flags)"
+            )
+        from jsonschema import Draft202012Validator
+
+        flag_schema = {**schema("rollout")["$defs"]["flag"], "$defs": schema("rollout")["$defs"]}
+        validator = Draft202012Validator(flag_schema)
+        for i, item in enumerate(data):
+            for err in validator.iter_errors(item):
+                raise doc.error((*base, i, *err.absolute_path), err.message)
+        return [dict(d) for d in data]
+    if not provider or not feature:
+        raise ConfigError("give --file, or --provider and --feature", field="--provider")
+    config: dict[str, Any] = {
+        "provider": provider,
+        "feature": feature,
+        "project": project,
+        "environment": environment,
+    }
+    for key, value in (("url", url), ("path", path), ("tokenEnv", token_env)):
+        if value:
+            config[key] = value
+    return [config]
+
+
+def _options(f: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--file",
+                "file",
+                metavar="FILE",
+                help="YAML list of flags, or a rollout spec (its spec.onFailure.flags).",
+            ),
+            click.option(
+                "--provider", type=click.Choice(["unleash", "launchdarkly", "flagd", "webhook"])
+            ),
+            click.option("--url", help="Provider URL (unleash, webhook, launchdarkly)."),
+            click.option("--path", help="Flag file (flagd)."),
+            click.option("--project", default="default", show_default=True),
+            click.option("--feature", help="Flag key."),
+            click.option("--environment", default="production", show_default=True),
+            click.option(
+                "--token-env",
+                metavar="VAR",
+                help="Name of the environment variable holding the API token.",
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _switch(enabled: bool, **kw: Any) -> int:
+    from gate.providers.flags.killswitch import build, switch
+
+    flags = build(_configs(**kw))
+    try:
+        report = switch(flags, enabled)
+    finally:
+        for _, provider in flags:
+            provider.close()
+    word = "on" if enabled else "off"
+    for o in report.outcomes:
+        click.echo(
+            f"{o.flag}: {word if o.ok else 'FAILED'}" + (f" ({o.detail})" if o.detail else "")
+        )
+    if report.failed:
+        click.echo(
+            f"gate: error: {len(report.failed)} flag(s) are NOT {word}: "
+            + "; ".join(report.still_wrong()),
+            err=True,
+        )
+        return EXIT_HUMAN_NEEDED
+    return EXIT_OK
+
+
+@click.group(
+    epilog="""\b
+Examples:
+  UNLEASH_TOKEN=… gate flags off --provider unleash --url https://unleash.internal \\
+      --feature new-checkout --environment production --token-env UNLEASH_TOKEN
+  gate flags status --file examples/rollout-flags.yaml"""
+)
+def flags() -> None:
+    """Turn feature flags off (kill switch) or on, or show them, by hand."""
+
+
+@flags.command(epilog="\b\nExit codes: 0 all off, 2 bad input, 4 some flags are still on.")
+@_options
+def off(**kw: Any) -> int:
+    """Turn flags off, verified by reading them back."""
+    return _switch(False, **kw)
+
+
+@flags.command(epilog="\b\nExit codes: 0 all on, 2 bad input, 4 some flags are not on.")
+@_options
+def on(**kw: Any) -> int:
+    """Turn flags on again, verified by reading them back."""
+    return _switch(True, **kw)
+
+
+@flags.command(epilog="\b\nExit codes: 0 read every flag, 4 some could not be read.")
+@_options
+def status(**kw: Any) -> int:
+    """Show whether each flag is on."""
+    from gate.errors import GateError
+    from gate.providers.flags.killswitch import build
+
+    problems = 0
+    for ref, provider in build(_configs(**kw)):
+        try:
+            click.echo(f"{ref}: {'on' if provider.is_enabled(ref) else 'off'}")
+        except GateError as exc:
+            problems += 1
+            click.echo(f"{ref}: UNKNOWN ({exc})")
+        finally:
+            provider.close()
+    return EXIT_HUMAN_NEEDED if problems else EXIT_OK
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(flags)

@@ -1,0 +1,73 @@
+"""PagerDuty Events API v2: trigger on a rollback (or a failed one), resolve on promotion.
+
+One ``dedup_key`` per rollout run, so the promotion of a later run does not resolve an earlier
+run's alert by accident and repeated rollback events don't open new incidents.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from gate.errors import ProviderRejected, ProviderUnavailable
+from gate.providers.notify.interface import Event, EventKind
+
+EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+
+
+class PagerDutyNotifier:
+    name = "pagerduty"
+
+    def __init__(
+        self,
+        *,
+        routing_key: str,
+        run_id: str,
+        url: str = EVENTS_URL,
+        timeout: float = 5.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._key = routing_key
+        self._run = run_id
+        self._url = url
+        self._client = httpx.Client(timeout=timeout, verify=True, transport=transport)
+
+    def dedup_key(self, event: Event) -> str:
+        return f"gate/{event.rollout}/{self._run}"
+
+    def send(self, event: Event) -> None:
+        if event.kind in (EventKind.ROLLED_BACK, EventKind.ROLLBACK_FAILED):
+            body = {
+                "routing_key": self._key,
+                "event_action": "trigger",
+                "dedup_key": self.dedup_key(event),
+                "payload": {
+                    "summary": f"gate rollout {event.rollout}: {event.message}"[:1024],
+                    "source": f"gate/{event.service}",
+                    "severity": "critical" if event.kind is EventKind.ROLLBACK_FAILED else "error",
+                    "component": event.service,
+                    "custom_details": {
+                        "weight": event.weight,
+                        "stage": event.stage,
+                        **event.details,
+                    },
+                },
+            }
+        elif event.kind is EventKind.PROMOTED:
+            body = {
+                "routing_key": self._key,
+                "event_action": "resolve",
+                "dedup_key": self.dedup_key(event),
+            }
+        else:
+            return
+        try:
+            response = self._client.post(self._url, json=body)
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(type(exc).__name__, provider="pagerduty") from exc
+        if response.status_code != 202:
+            raise ProviderRejected(
+                f"HTTP {response.status_code}: {response.text[:200]}", provider="pagerduty"
+            )
+
+    def close(self) -> None:
+        self._client.close()
