@@ -11,11 +11,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gate.errors import EXIT_OK, ConfigError, StateError
+
+if TYPE_CHECKING:
+    from gate.providers.flags.killswitch import KillSwitches
 
 ROLLOUT_EPILOG = """\b
 Examples:
@@ -116,13 +119,12 @@ def _journal(state_dir: str | None, name: str) -> Any:
     return Journal(resolve(state_dir), name)
 
 
-def _kill_switches(spec: Any) -> Callable[[], list[str]] | None:
+def _kill_switches(spec: Any) -> KillSwitches | None:
     if not spec.flags:
         return None
-    from gate.providers.flags.killswitch import kill_switches_for
+    from gate.providers.flags.killswitch import KillSwitches
 
-    switches: Callable[[], list[str]] = kill_switches_for(spec.flags)
-    return switches
+    return KillSwitches(spec.flags)
 
 
 def _notifier(spec: Any) -> Callable[[Any], None] | None:
@@ -175,13 +177,14 @@ def _drive(
     notify = None if dry_run else _notifier(spec)
     if notify is not None:
         sinks.append(notify)
+    kill = None if dry_run else _kill_switches(spec)
     controller = Controller(
         spec=spec,
         router=router,
         metrics=metrics,
         journal=journal,
         emit=fan_out(*sinks),
-        kill_switches=None if dry_run else _kill_switches(spec),
+        kill_switches=kill,
         on_interrupt=on_interrupt,
         dry_run=dry_run,
     )
@@ -190,7 +193,7 @@ def _drive(
             result = controller.run(resume=resume)
     finally:
         _write_summary(timeline)
-        for closable in (router, metrics, telemetry, notify):
+        for closable in (router, metrics, telemetry, notify, kill):
             close = getattr(closable, "close", None)
             if close is not None:
                 close()

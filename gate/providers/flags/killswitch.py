@@ -6,7 +6,7 @@ still on and why. Messages never contain tokens.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -72,17 +72,25 @@ def build(configs: Sequence[Any]) -> list[tuple[FlagRef, FlagProvider]]:
     return out
 
 
-def kill_switches_for(configs: Sequence[Any]) -> Callable[[], list[str]]:
-    """A callable for the rollout controller: turns every flag off, returns those still on.
+class KillSwitches:
+    """For the rollout controller: calling it turns every flag off and returns those still on.
 
-    Tokens are checked now, so a missing one is bad input before any traffic moves.
+    Built up front, so a missing token is bad input before any traffic moves.
     """
-    flags = build(configs)
 
-    def kill() -> list[str]:
-        return switch(flags, enabled=False).still_wrong()
+    def __init__(self, configs: Sequence[Any]) -> None:
+        self.flags = build(configs)
 
-    return kill
+    def __call__(self) -> list[str]:
+        return switch(self.flags, enabled=False).still_wrong()
+
+    def close(self) -> None:
+        for _, provider in self.flags:
+            provider.close()
+
+
+def kill_switches_for(configs: Sequence[Any]) -> KillSwitches:
+    return KillSwitches(configs)
 
 
 def missing_flags(configs: Sequence[Any]) -> list[str]:
