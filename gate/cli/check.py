@@ -157,10 +157,8 @@ def check(
 def _live_checks_runner(policies: list[Any]) -> Any:
     if not any(p.checks for p in policies):
         return None
-    try:
-        from gate.checks.runner import run_live_checks  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    from gate.checks.runner import run_live_checks
+
     return run_live_checks
 
 

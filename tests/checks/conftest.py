@@ -1,0 +1,3 @@
+from tests.cli.conftest import gate
+
+__all__ = ["gate"]

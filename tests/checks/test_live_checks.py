@@ -1,0 +1,420 @@
+"""Live pre-deployment checks: local ones on real files and processes, SaaS ones against their
+documented REST shapes with respx, and the runner's fail-closed behaviour."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import yaml
+
+from gate.checks.interface import CheckSpec, Status
+from gate.checks.local import command, migrations, vulnerabilities
+from gate.checks.remote import error_budget, flags_exist, github, incidents
+from gate.checks.runner import run_live_checks
+from gate.config.loader import load_text
+from gate.policy.result import Severity
+from gate.providers.metrics.interface import QueryResult, Sample
+from tests.check.helpers import change
+from tests.cli.conftest import Result
+
+PY = sys.executable
+
+
+def spec(kind: str, **settings: Any) -> CheckSpec:
+    return CheckSpec(type=kind, name=kind, settings=settings, file="policy.yaml", line=3)
+
+
+def test_command_passes_on_exit_0_and_names_the_failure() -> None:
+    assert command(spec("command", argv=[PY, "-c", "pass"]), change()).status is Status.PASS
+    out = command(spec("command", argv=[PY, "-c", "import sys; sys.exit('db lag 40s')"]), change())
+    assert (out.status, out.message.endswith("exited 1: db lag 40s")) == (Status.FAIL, True)
+    missing = command(spec("command", argv=["/nonexistent/tool"]), change())
+    assert missing.message == "/nonexistent/tool: command not found"
+
+
+def write(tmp_path: Path, name: str, data: Any) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_vulnerability_reports(tmp_path: Path) -> None:
+    sarif = write(
+        tmp_path,
+        "r.sarif",
+        {
+            "runs": [
+                {
+                    "tool": {
+                        "driver": {
+                            "rules": [
+                                {"id": "CVE-1", "properties": {"security-severity": "9.8"}},
+                                {"id": "CVE-2", "properties": {"security-severity": "5.0"}},
+                            ]
+                        }
+                    },
+                    "results": [{"ruleId": "CVE-1", "level": "error"}, {"ruleId": "CVE-2"}],
+                }
+            ]
+        },
+    )
+    out = vulnerabilities(spec("vulnerabilities", report=sarif), change())
+    assert (out.status, out.message) == (
+        Status.FAIL,
+        f"1 vulnerabilities at or above high in {sarif} (1 critical, 1 medium)",
+    )
+    trivy = write(
+        tmp_path,
+        "t.json",
+        {
+            "Results": [
+                {
+                    "Vulnerabilities": [
+                        {"VulnerabilityID": "CVE-3", "Severity": "MEDIUM"},
+                        {"Severity": "LOW"},
+                    ]
+                }
+            ]
+        },
+    )
+    assert vulnerabilities(spec("vulnerabilities", report=trivy), change()).status is Status.PASS
+    assert (
+        vulnerabilities(spec("vulnerabilities", report=trivy, severity="medium"), change()).status
+        is Status.FAIL
+    )
+    pip_audit = write(
+        tmp_path,
+        "p.json",
+        {
+            "dependencies": [
+                {
+                    "name": "jinja2",
+                    "version": "2.0",
+                    "vulns": [{"id": "PYSEC-1", "fix_versions": []}],
+                },
+                {"name": "ok", "version": "1", "vulns": []},
+            ]
+        },
+    )
+    assert "1 high" in vulnerabilities(spec("vulnerabilities", report=pip_audit), change()).message
+
+
+def test_migrations_need_their_rollback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "migrations").mkdir()
+    for name in ("001_users.up.sql", "001_users.down.sql", "002_orders.up.sql"):
+        (tmp_path / "migrations" / name).write_text("--")
+    out = migrations(spec("migrations"), change())
+    assert out.message == (
+        "1 migration(s) cannot be rolled back: migrations/002_orders.up.sql "
+        "(no 002_orders.down.sql)"
+    )
+    (tmp_path / "versions").mkdir()
+    (tmp_path / "versions" / "a1.py").write_text(
+        "def upgrade():\n    op.x()\n\ndef downgrade():\n    pass\n"
+    )
+    (tmp_path / "versions" / "b2.py").write_text(
+        "def upgrade():\n    op.x()\n\ndef downgrade():\n    op.drop_table('t')\n"
+    )
+    out = migrations(spec("migrations", glob="versions/*.py"), change())
+    assert out.message == "1 migration(s) cannot be rolled back: versions/a1.py (no downgrade)"
+
+
+API = "https://api.github.com"
+SHA = "a" * 40
+
+
+def github_routes(
+    check_runs: list[dict[str, Any]],
+    reviews: list[dict[str, Any]],
+    files: list[str],
+    status_state: str = "success",
+) -> None:
+    respx.get(f"{API}/repos/acme/shop/commits/{SHA}/check-runs").mock(
+        return_value=httpx.Response(
+            200, json={"total_count": len(check_runs), "check_runs": check_runs}
+        )
+    )
+    respx.get(f"{API}/repos/acme/shop/commits/{SHA}/status").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "state": status_state,
+                "statuses": [{"context": "ci/build", "state": status_state}],
+                "sha": SHA,
+            },
+        )
+    )
+    respx.get(f"{API}/repos/acme/shop/pulls/7").mock(
+        return_value=httpx.Response(200, json={"number": 7, "user": {"login": "author"}})
+    )
+    respx.get(f"{API}/repos/acme/shop/pulls/7/reviews").mock(
+        return_value=httpx.Response(200, json=reviews)
+    )
+    respx.get(f"{API}/repos/acme/shop/pulls/7/files").mock(
+        return_value=httpx.Response(
+            200, json=[{"filename": f, "status": "modified"} for f in files]
+        )
+    )
+
+
+def review(login: str, state: str) -> dict[str, Any]:
+    return {"id": hash(login + state) % 1000, "user": {"login": login}, "state": state}
+
+
+GREEN = [
+    {"name": "test", "status": "completed", "conclusion": "success"},
+    {"name": "lint", "status": "completed", "conclusion": "skipped"},
+]
+
+
+@respx.mock
+def test_github_green_and_approved(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
+    github_routes(GREEN, [review("dana", "APPROVED"), review("author", "APPROVED")], ["app.py"])
+    c = change(repository="acme/shop", commit=SHA, pullRequest=7)
+    out = github(spec("github", minApprovals=1), c)
+    assert out.status is Status.PASS, out.message
+    assert respx.calls[0].request.headers["Authorization"] == "Bearer ghs_secret"
+
+
+@respx.mock
+def test_github_red_checks_and_missing_approvals(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
+    runs = [
+        *GREEN,
+        {"name": "e2e", "status": "completed", "conclusion": "failure"},
+        {"name": "deploy-preview", "status": "in_progress", "conclusion": None},
+    ]
+    # dana approved, then asked for changes: her latest review counts; the author's never does
+    reviews = [
+        review("dana", "APPROVED"),
+        review("dana", "CHANGES_REQUESTED"),
+        review("li", "APPROVED"),
+        review("author", "APPROVED"),
+    ]
+    github_routes(runs, reviews, ["db/migrations/003.sql"], status_state="failure")
+    c = change(repository="acme/shop", commit=SHA, pullRequest=7)
+    out = github(
+        spec("github", minApprovals=1, criticalPaths=["db/**", "db/*/*"], criticalApprovals=2), c
+    )
+    assert out.status is Status.FAIL
+    assert out.message == (
+        "check run e2e concluded failure; check run deploy-preview is in_progress; commit "
+        "status is failure (ci/build); pull request #7 has 1 approving review(s) from people "
+        "other than its author; 2 needed (touches db/migrations/003.sql)"
+    )
+    assert "ghs_secret" not in out.message
+
+
+@respx.mock
+def test_pagerduty_incidents_block_sev2_or_worse(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAGERDUTY_TOKEN", "pd-secret")
+    route = respx.get("https://api.pagerduty.com/incidents").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "incidents": [
+                    {
+                        "incident_number": 42,
+                        "title": "checkout 5xx",
+                        "urgency": "high",
+                        "priority": {"summary": "P1"},
+                        "status": "triggered",
+                    },
+                    {
+                        "incident_number": 43,
+                        "title": "slow emails",
+                        "urgency": "low",
+                        "priority": None,
+                        "status": "acknowledged",
+                    },
+                ],
+                "limit": 100,
+                "more": False,
+            },
+        )
+    )
+    c = change(affectedServices=["checkout", "search"])
+    out = incidents(spec("incidents", services={"checkout": "PCHK123"}), c)
+    assert out.message == "1 open incident(s) on affected services: #42 SEV-1 checkout 5xx"
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == "Token token=pd-secret"
+    assert request.url.params.get_list("service_ids[]") == ["PCHK123"]
+    assert request.url.params.get_list("statuses[]") == ["triggered", "acknowledged"]
+    unmapped = incidents(spec("incidents", services={"other": "P1"}), c)
+    assert unmapped.status is Status.PASS
+
+
+class Ratios:
+    """A MetricsProvider fake answering the error ratio per window."""
+
+    name = "fake"
+
+    def __init__(self, by_window: dict[str, float]) -> None:
+        self.by_window = by_window
+
+    def query(self, query: str, at: Any = None) -> QueryResult:
+        window = query.split("[")[1].split("]")[0]
+        return QueryResult(query, (Sample({}, self.by_window[window]),))
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("ratios", "kind", "status", "text"),
+    [
+        ({"30d": 0.0002}, "normal", Status.PASS, "20% of the error budget used"),
+        ({"30d": 0.0007}, "normal", Status.WARN, "70% of the error budget used"),
+        ({"30d": 0.0015}, "normal", Status.FAIL, "exhausted; only emergency changes may ship"),
+        ({"30d": 0.0015}, "emergency", Status.WARN, "exhausted (emergency change allowed)"),
+        (
+            {"30d": 0.0002, "1h": 0.02, "5m": 0.03},
+            "normal",
+            Status.FAIL,
+            "14.4× burn over 1h and 5m",
+        ),
+        ({"30d": 0.0002, "1h": 0.02, "5m": 0.001}, "normal", Status.PASS, "20%"),
+    ],
+)
+def test_error_budget(ratios: dict[str, float], kind: str, status: Status, text: str) -> None:
+    windows = {"30d": 0.0, "1h": 0.0, "5m": 0.0, "6h": 0.0, "30m": 0.0, **ratios}
+    s = spec(
+        "error-budget",
+        url="http://127.0.0.1:9090",
+        objective=0.999,
+        errorRatio="sum(rate(errors[{{ window }}])) / sum(rate(requests[{{ window }}]))",
+    )
+    out = error_budget(s, change(type=kind, justification="INC-1"), provider=Ratios(windows))
+    assert out.status is status
+    assert text in out.message
+
+
+def test_flags_exist_against_a_flag_file(tmp_path: Path) -> None:
+    flags = tmp_path / "flags.json"
+    flags.write_text(
+        json.dumps(
+            {
+                "flags": {
+                    "new-ui": {
+                        "state": "ENABLED",
+                        "variants": {"on": True, "off": False},
+                        "defaultVariant": "on",
+                    }
+                }
+            }
+        )
+    )
+    c = change(
+        flags=[
+            {"provider": "flagd", "feature": "new-ui", "path": str(flags)},
+            {"provider": "flagd", "feature": "ghost", "path": str(flags)},
+        ]
+    )
+    out = flags_exist(spec("flags-exist"), c)
+    assert out.message == "flags not found: flagd:default/ghost@production"
+
+
+def items(*checks: dict[str, Any]) -> list[tuple[dict[str, Any], Any, tuple[Any, ...]]]:
+    text = yaml.safe_dump({"checks": list(checks)})
+    doc = load_text(text, "policy.yaml")
+    return [(c, doc, ("checks", i)) for i, c in enumerate(doc.data["checks"])]
+
+
+def test_runner_fails_closed_by_default_and_open_when_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    findings, timings = run_live_checks(
+        change(repository="acme/shop"),
+        items(
+            {"type": "github", "name": "ci"},
+            {"type": "github", "name": "ci-optional", "onError": "fail-open"},
+            {
+                "type": "command",
+                "name": "slow",
+                "argv": [PY, "-c", "import time; time.sleep(5)"],
+                "timeout": "300ms",
+                "required": False,
+            },
+            {"type": "command", "name": "ok", "argv": [PY, "-c", "pass"]},
+        ),
+    )
+    by_rule = {f.rule: f for f in findings}
+    assert by_rule["check:ci"].severity is Severity.BLOCK
+    assert (
+        "could not run, so it fails closed: policy.yaml:2: checks.ci.tokenEnv: environment "
+        "variable GITHUB_TOKEN is not set" in by_rule["check:ci"].message
+    )
+    assert by_rule["check:ci-optional"].severity is Severity.INFO
+    assert by_rule["check:slow"].severity is Severity.WARN
+    assert "timed out after 0.3s" in by_rule["check:slow"].message
+    assert "check:ok" not in by_rule
+    assert [(t.name, t.outcome) for t in timings] == [
+        ("ci", "error"),
+        ("ci-optional", "error"),
+        ("slow", "error"),
+        ("ok", "pass"),
+    ]
+
+
+def test_bad_check_definitions_are_bad_input() -> None:
+    from gate.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"checks\[0\]: a command check needs 'argv'"):
+        run_live_checks(change(), items({"type": "command"}))
+    with pytest.raises(ConfigError, match="'gitlab' is not one of"):
+        run_live_checks(change(), items({"type": "gitlab"}))
+
+
+def test_gate_check_runs_the_policy_checks(gate: Callable[..., Result], tmp_path: Path) -> None:
+    policy = tmp_path / "live.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "gate/v1",
+                "kind": "Policy",
+                "metadata": {"name": "live"},
+                "spec": {
+                    "checks": [
+                        {"type": "command", "name": "smoke", "argv": [PY, "-c", "print('ok')"]},
+                        {
+                            "type": "command",
+                            "name": "db-lag",
+                            "argv": [PY, "-c", "import sys; sys.exit('replica lag 40s')"],
+                            "remediation": "wait for the replicas to catch up",
+                        },
+                    ]
+                },
+            }
+        )
+    )
+    r = gate(
+        "check",
+        "--change",
+        "examples/change-pass.yaml",
+        "--policy",
+        str(policy),
+        "-f",
+        "json",
+        "--now",
+        "2026-11-22T12:00:00Z",
+    )
+    data = json.loads(r.out)
+    assert (r.code, data["decision"]) == (1, "block")
+    [finding] = data["findings"]
+    assert finding["rule"] == "check:db-lag"
+    assert finding["message"].endswith("exited 1: replica lag 40s")
+    assert [(c["name"], c["outcome"]) for c in data["checks"]] == [
+        ("smoke", "pass"),
+        ("db-lag", "fail"),
+    ]
+    assert all(c["seconds"] >= 0 for c in data["checks"])
