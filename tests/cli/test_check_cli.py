@@ -186,3 +186,14 @@ def test_under_github_actions(
     )
     assert "## ⛔ gate check: **BLOCK**" in summary.read_text()
     assert outputs.read_text() == "decision=block\nrisk-score=100\nnext-allowed-at=\n"
+
+
+def test_every_example_and_bundled_policy_is_valid(gate: Callable[..., Result]) -> None:
+    files = sorted(
+        str(p.relative_to(REPO))
+        for pattern in ("examples/*.yaml", "examples/policies/*.yaml", "policies/*.yaml")
+        for p in REPO.glob(pattern)
+    )
+    r = gate("validate", *files)
+    assert r.code == 0, r.err
+    assert len(r.out.splitlines()) == len(files) >= 9
