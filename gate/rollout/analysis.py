@@ -22,9 +22,10 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from gate.errors import ProviderError
+from gate.judge import CountJudge
 from gate.providers.metrics.interface import MetricsProvider, QueryResult
 from gate.rollout.spec import Analysis, Metric
 from gate.rollout.templates import render
@@ -59,17 +60,6 @@ class Measurement:
         limit = f" [{self.limit}]" if self.limit else ""
         note = f": {self.message}" if self.message else ""
         return f"{self.metric}={value}{base}{limit} {self.outcome.value}{note}"
-
-
-class CountJudge(Protocol):
-    def update(
-        self,
-        *,
-        canary_errors: int,
-        canary_requests: int,
-        baseline_errors: int,
-        baseline_requests: int,
-    ) -> str: ...
 
 
 JudgeFactory = Callable[[Metric], CountJudge]
