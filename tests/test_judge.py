@@ -259,3 +259,39 @@ def test_gate_judge_bad_input_is_exit_2(capsys: pytest.CaptureFixture[str]) -> N
     assert "--last: '30 minutes' is not a duration" in capsys.readouterr().err
     assert main(base) == 2
     assert "give either --last SPAN or --start ISO" in capsys.readouterr().err
+
+
+def buckets(
+    latencies: np.ndarray, bounds: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0)
+) -> dict[float, float]:
+    out = {b: float((latencies <= b).sum()) for b in bounds}
+    out[math.inf] = float(len(latencies))
+    return out
+
+
+def test_latency_judge_flags_a_slower_canary_and_not_an_equal_one() -> None:
+    from gate.judge.latency import latency_judge, slower_than
+
+    assert slower_than({0.1: 50, 0.5: 90, math.inf: 100}, 0.5) == (10, 100)
+    rng = np.random.default_rng(7)
+    same_failures = 0
+    for _ in range(200):
+        judge = latency_judge(threshold=0.5, alpha=0.01)
+        for _ in range(60):
+            canary = rng.lognormal(-1.5, 0.6, size=100)
+            base = rng.lognormal(-1.5, 0.6, size=900)
+            if judge.update(canary_buckets=buckets(canary), baseline_buckets=buckets(base)) == (
+                "fail"
+            ):
+                same_failures += 1
+                break
+    assert same_failures <= 6  # α = 1 %, 200 runs: 2 expected
+    slow = latency_judge(threshold=0.5, alpha=0.01)
+    verdicts = [
+        slow.update(
+            canary_buckets=buckets(rng.lognormal(-1.0, 0.6, size=100)),
+            baseline_buckets=buckets(rng.lognormal(-1.5, 0.6, size=900)),
+        )
+        for _ in range(30)
+    ]
+    assert "fail" in verdicts

@@ -118,6 +118,7 @@ class Analyzer:
     errors_in_a_row: dict[str, int] = field(default_factory=dict)
     stage_successes: dict[str, int] = field(default_factory=dict)
     _judges: dict[str, CountJudge] = field(default_factory=dict)
+    _latency_judges: dict[str, Any] = field(default_factory=dict)
 
     def queries(self) -> list[tuple[str, str]]:
         """Every (metric, rendered query) pair, for the start-up check."""
@@ -159,6 +160,8 @@ class Analyzer:
         try:
             if m.judge == "sequential":
                 return self._sequential(m, result)
+            if m.judge == "sequential-latency":
+                return self._latency(m, result)
             try:
                 value = _value(self._query(m.query), m.aggregate)
             except _NoData as exc:
@@ -239,6 +242,45 @@ class Analyzer:
         if counts["canaryRequests"] == 0:
             return self._no_data(m, result, "no canary requests in the interval")
         return result(Outcome.SUCCESS, rate, base)
+
+    def _buckets(self, query: str) -> dict[float, float]:
+        out: dict[float, float] = {}
+        for sample in self._query(query).samples:
+            le = sample.labels.get("le")
+            if le is None:
+                raise ValueError(
+                    "a histogram query must keep the `le` label: "
+                    "sum by (le) (increase(..._bucket[...]))"
+                )
+            out[math.inf if le in ("+Inf", "Inf") else float(le)] = sample.value
+        return out
+
+    def _latency(self, m: Metric, result: Callable[..., Measurement]) -> Measurement:
+        from gate.judge.latency import LatencyJudge, slower_than
+
+        assert m.threshold is not None
+        canary = self._buckets(m.count_queries["canaryHistogram"])
+        baseline = self._buckets(m.count_queries["baselineHistogram"])
+        judge = self._latency_judges.get(m.name)
+        if judge is None:
+            judge = self._latency_judges[m.name] = LatencyJudge(
+                threshold=m.threshold, alpha=m.alpha
+            )
+        verdict = judge.update(canary_buckets=canary, baseline_buckets=baseline)
+        slow_c, all_c = slower_than(canary, m.threshold)
+        slow_b, all_b = slower_than(baseline, m.threshold)
+        share = slow_c / all_c if all_c else None
+        base = slow_b / all_b if all_b else None
+        if verdict == "fail":
+            return result(
+                Outcome.FAILURE,
+                share,
+                base,
+                f"canary significantly slower than {m.threshold:g}s more often",
+            )
+        if all_c == 0:
+            return self._no_data(m, result, "no canary requests in the interval")
+        return result(Outcome.SUCCESS, share, base)
 
     def record(self, measurements: Sequence[Measurement]) -> tuple[Verdict, str]:
         """Count ``measurements`` and say whether the limits are passed."""

@@ -46,12 +46,15 @@ class Metric:
     judge: str = "threshold"
     alpha: float = 0.01
     count_queries: Mapping[str, str] = field(default_factory=dict)
+    threshold: float | None = None  # sequential-latency: the bucket bound, seconds
     line: int | None = None
 
     def limit_text(self, error_threshold: float | None = None) -> str:
         parts = []
         if self.judge == "sequential":
             parts.append(f"sequential α={self.alpha:g}")
+        if self.judge == "sequential-latency":
+            parts.append(f"share slower than {self.threshold:g}s, sequential α={self.alpha:g}")
         high = error_threshold if (error_threshold is not None and self.error_metric) else self.max
         if high is not None:
             parts.append(f"≤ {high:g}")
@@ -112,25 +115,33 @@ def _metric(
     raw: Mapping[str, Any], doc: Document, path: PathKey, args: Mapping[str, str]
 ) -> Metric:
     judge = raw.get("judge", "threshold")
-    counts = {
-        k: raw[k]
-        for k in ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests")
-        if k in raw
-    }
-    if judge == "sequential":
-        missing = [
-            k
-            for k in ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests")
-            if k not in counts
-        ]
+    needed = {
+        "sequential": ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests"),
+        "sequential-latency": ("canaryHistogram", "baselineHistogram", "threshold"),
+        "threshold": (),
+    }[judge]
+    query_keys = (
+        "canaryErrors",
+        "canaryRequests",
+        "baselineErrors",
+        "baselineRequests",
+        "canaryHistogram",
+        "baselineHistogram",
+    )
+    counts = {k: raw[k] for k in query_keys if k in raw}
+    if judge != "threshold":
+        missing = [k for k in needed if k not in raw]
         if missing:
-            raise doc.error(
-                path, f"a sequential judge needs the count queries {', '.join(missing)}"
-            )
+            raise doc.error(path, f"a {judge} judge needs {', '.join(missing)}")
+        extra = [k for k in counts if k not in needed]
+        if extra:
+            raise doc.error((*path, extra[0]), f"not a setting of a {judge} judge")
     else:
         if counts:
-            key = next(iter(counts))
-            raise doc.error((*path, key), "count queries are for `judge: sequential`")
+            raise doc.error(
+                (*path, next(iter(counts))),
+                "count and histogram queries are for the sequential judges",
+            )
         if "query" not in raw:
             raise doc.error(path, "a metric needs a query")
         if not any(k in raw for k in ("max", "min", "maxRatio")):
@@ -155,6 +166,7 @@ def _metric(
         judge=judge,
         alpha=raw.get("alpha", 0.01),
         count_queries=counts,
+        threshold=raw.get("threshold"),
         line=doc.line_of(path),
     )
 

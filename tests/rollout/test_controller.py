@@ -364,3 +364,33 @@ def test_a_sequential_judge_metric_rolls_back_a_worse_canary(tmp_path: Path) -> 
         tmp_path / "b", spec(analysis__metrics=[metric]), FakeMetrics(lambda q, n: same[q])
     )
     assert c.run().status == "promoted"
+
+
+def test_a_sequential_latency_metric_rolls_back_a_slower_canary(tmp_path: Path) -> None:
+    from gate.providers.metrics.interface import QueryResult, Sample
+
+    metric = {
+        "name": "latency",
+        "judge": "sequential-latency",
+        "threshold": 0.5,
+        "canaryHistogram": "canary",
+        "baselineHistogram": "baseline",
+    }
+
+    class Histograms(FakeMetrics):
+        def __init__(self, slow_share: float) -> None:
+            super().__init__(lambda q, n: None)
+            self.slow = slow_share
+
+        def query(self, query: str, at: object = None) -> QueryResult:
+            total = 1000.0 if query == "canary" else 9000.0
+            share = self.slow if query == "canary" else 0.05
+            fast = total * (1 - share)
+            return QueryResult(query, (Sample({"le": "0.5"}, fast), Sample({"le": "+Inf"}, total)))
+
+    c, _ = controller(tmp_path, spec(analysis__metrics=[metric]), Histograms(0.15))
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "slower than 0.5s more often" in result.reason
+    c, _ = controller(tmp_path / "b", spec(analysis__metrics=[metric]), Histograms(0.05))
+    assert c.run().status == "promoted"

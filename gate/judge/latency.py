@@ -1,0 +1,52 @@
+"""An anytime-valid test that a canary is slower than its baseline, on latency histograms.
+
+If canary and baseline share one latency distribution, a request is slower than a fixed
+``threshold`` (a histogram bucket bound, e.g. the baseline's p95 at the start) with the same
+probability in both arms, whatever the load does. So "which arm did each slow request come
+from" is the same binomial problem as "which arm did each error come from", and the sequential
+count judge applies unchanged: it fails when the canary's share of slow requests is
+significantly above its share of traffic, looking as often as it likes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from gate.judge.sequential import SequentialCountJudge
+
+Buckets = Mapping[float, float]  # Prometheus `le` bound → cumulative count in the window
+
+
+def slower_than(buckets: Buckets, threshold: float) -> tuple[int, int]:
+    """(requests slower than ``threshold``, all requests) from cumulative ``le`` buckets."""
+    if not buckets:
+        return 0, 0
+    total = buckets.get(math.inf, max(buckets.values()))
+    bounds = sorted(b for b in buckets if b >= threshold)
+    if not bounds:
+        raise ValueError(f"no bucket bound at or above {threshold}")
+    within = buckets[bounds[0]]
+    return max(0, round(total - within)), max(0, round(total))
+
+
+class LatencyJudge:
+    """``update(canary_buckets=, baseline_buckets=)`` per window → "fail" or "continue"."""
+
+    def __init__(self, *, threshold: float, alpha: float = 0.01) -> None:
+        self.threshold = threshold
+        self._counts = SequentialCountJudge(alpha=alpha)
+
+    def update(self, *, canary_buckets: Buckets, baseline_buckets: Buckets) -> str:
+        slow_c, all_c = slower_than(canary_buckets, self.threshold)
+        slow_b, all_b = slower_than(baseline_buckets, self.threshold)
+        return self._counts.update(
+            canary_errors=slow_c,
+            canary_requests=all_c,
+            baseline_errors=slow_b,
+            baseline_requests=all_b,
+        )
+
+
+def latency_judge(*, threshold: float, alpha: float = 0.01) -> LatencyJudge:
+    return LatencyJudge(threshold=threshold, alpha=alpha)
