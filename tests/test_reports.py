@@ -152,3 +152,20 @@ def test_multiline_output_uses_a_delimiter() -> None:
 
 def test_mask() -> None:
     assert mask("s3cr%t") == "::add-mask::s3cr%25t"
+
+
+def test_secrets_named_by_a_spec_are_masked_under_github_actions() -> None:
+    from gate.report.actions import mask_lines, secret_names
+
+    spec = {
+        "spec": {
+            "onFailure": {"flags": [{"tokenEnv": "UNLEASH_TOKEN"}]},
+            "notifications": [{"urlEnv": "SLACK_URL"}, {"secretEnv": "HOOK_SECRET"}],
+            "metrics": {"headersEnv": {"Authorization": "PROM_AUTH"}},
+        }
+    }
+    names = secret_names(spec)
+    assert names == {"UNLEASH_TOKEN", "SLACK_URL", "HOOK_SECRET", "PROM_AUTH"}
+    env = {"GITHUB_ACTIONS": "true", "UNLEASH_TOKEN": "u-1", "SLACK_URL": "https://x/y"}
+    assert mask_lines(env, names) == ["::add-mask::https://x/y", "::add-mask::u-1"]
+    assert mask_lines({**env, "GITHUB_ACTIONS": "false"}, names) == []

@@ -128,6 +128,12 @@ def check(
     if not loaded:
         raise ConfigError("no policy to apply: give --policy or drop --no-default-policy")
     runner = _live_checks_runner(loaded)
+    if runner is not None and os.environ.get("GITHUB_ACTIONS") == "true":
+        from gate.report.actions import mask_lines, secret_names
+
+        names = secret_names([p.checks for p in loaded]) | {"GITHUB_TOKEN", "PAGERDUTY_TOKEN"}
+        for line in mask_lines(os.environ, names):
+            click.echo(line)
     evaluation = evaluate(
         change,
         loaded,

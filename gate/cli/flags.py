@@ -86,10 +86,22 @@ def _options(f: Any) -> Any:
     return f
 
 
-def _switch(enabled: bool, **kw: Any) -> int:
-    from gate.providers.flags.killswitch import build, switch
+def _build(**kw: Any) -> Any:
+    import os
 
-    flags = build(_configs(**kw))
+    from gate.providers.flags.killswitch import build
+    from gate.report.actions import mask_lines, secret_names
+
+    configs = _configs(**kw)
+    for line in mask_lines(os.environ, secret_names(configs)):
+        click.echo(line)
+    return build(configs)
+
+
+def _switch(enabled: bool, **kw: Any) -> int:
+    from gate.providers.flags.killswitch import switch
+
+    flags = _build(**kw)
     try:
         report = switch(flags, enabled)
     finally:
@@ -121,29 +133,46 @@ def flags() -> None:
     """Turn feature flags off (kill switch) or on, or show them, by hand."""
 
 
-@flags.command(epilog="\b\nExit codes: 0 all off, 2 bad input, 4 some flags are still on.")
+@flags.command(
+    epilog="""\b
+Example:
+  gate flags off --file examples/rollout-command.yaml      # its spec.onFailure.flags
+\b
+Exit codes: 0 all off, 2 bad input, 4 some flags are still on."""
+)
 @_options
 def off(**kw: Any) -> int:
     """Turn flags off, verified by reading them back."""
     return _switch(False, **kw)
 
 
-@flags.command(epilog="\b\nExit codes: 0 all on, 2 bad input, 4 some flags are not on.")
+@flags.command(
+    epilog="""\b
+Example:
+  gate flags on --provider flagd --path flags.json --feature new-checkout
+\b
+Exit codes: 0 all on, 2 bad input, 4 some flags are not on."""
+)
 @_options
 def on(**kw: Any) -> int:
     """Turn flags on again, verified by reading them back."""
     return _switch(True, **kw)
 
 
-@flags.command(epilog="\b\nExit codes: 0 read every flag, 4 some could not be read.")
+@flags.command(
+    epilog="""\b
+Example:
+  gate flags status --file examples/rollout-command.yaml
+\b
+Exit codes: 0 read every flag, 4 some could not be read."""
+)
 @_options
 def status(**kw: Any) -> int:
     """Show whether each flag is on."""
     from gate.errors import GateError
-    from gate.providers.flags.killswitch import build
 
     problems = 0
-    for ref, provider in build(_configs(**kw)):
+    for ref, provider in _build(**kw):
         try:
             click.echo(f"{ref}: {'on' if provider.is_enabled(ref) else 'off'}")
         except GateError as exc:

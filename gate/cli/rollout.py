@@ -136,6 +136,13 @@ def _notifier(spec: Any) -> Callable[[Any], None] | None:
     return sink
 
 
+def _mask_secrets(raw: Any) -> None:
+    from gate.report.actions import mask_lines, secret_names
+
+    for line in mask_lines(os.environ, secret_names(raw)):
+        click.echo(line)
+
+
 def _drive(
     spec: Any,
     *,
@@ -154,6 +161,7 @@ def _drive(
     from gate.rollout.controller import Controller
     from gate.rollout.events import fan_out
 
+    _mask_secrets(spec.raw)
     name = spec.name + (".dry-run" if dry_run else "")
     journal = _journal(state_dir, name)
     traffic = ("dryrun", {}) if dry_run else (spec.traffic.provider, spec.traffic.settings)

@@ -145,10 +145,25 @@ def test_validate_reports_every_bad_file(gate: Callable[..., Result], tmp_path: 
 
 
 def test_help_shows_examples(gate: Callable[..., Result]) -> None:
-    for command in ([], ["check"], ["validate"], ["schema"]):
+    for command in (
+        [],
+        ["check"],
+        ["validate"],
+        ["schema"],
+        ["rollout"],
+        ["status"],
+        ["resume"],
+        ["abort"],
+        ["promote"],
+        ["judge"],
+        ["flags"],
+        ["flags", "off"],
+        ["flags", "on"],
+        ["flags", "status"],
+    ):
         r = gate(*command, "--help")
         assert r.code == 0
-        assert "Example" in r.out
+        assert "Example" in r.out, command
 
 
 def test_version(gate: Callable[..., Result]) -> None:
