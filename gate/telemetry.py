@@ -67,11 +67,14 @@ class Telemetry:
             registry=self.registry,
         )
         self.server: Any = None
+        self._thread: Any = None
         if port is not None:
             from prometheus_client import start_http_server
 
             try:
-                self.server, _ = start_http_server(port, addr=address, registry=self.registry)
+                self.server, self._thread = start_http_server(
+                    port, addr=address, registry=self.registry
+                )
             except OSError as exc:
                 raise ConfigError(
                     f"cannot listen on {address}:{port}: {exc.strerror}", field="--metrics-port"
@@ -101,3 +104,6 @@ class Telemetry:
     def close(self) -> None:
         if self.server is not None:
             self.server.shutdown()
+            self.server.server_close()
+            self._thread.join(5)
+            self.server = None
