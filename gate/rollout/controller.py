@@ -251,11 +251,9 @@ class Controller:
             self._save(stage=index, status="progressing")
             last = index == len(stages) - 1
             if last:
-                failed = [r for r in self._hooks("confirm-promotion") if not r.ok]
-                if failed:
-                    return self._rollback(
-                        f"confirm-promotion hook {failed[0].hook} refused: {failed[0].detail}"
-                    )
+                refused = self._confirm_promotion()
+                if refused is not None:
+                    return self._rollback(refused)
             try:
                 self._set_weight(stage.weight)
             except ProviderError as exc:
@@ -272,6 +270,31 @@ class Controller:
             if failure is not None:
                 return self._rollback(failure)
         raise AssertionError("the last stage always promotes")  # the spec guarantees weight 100
+
+    def _confirm_promotion(self) -> str | None:
+        """Ask every confirm-promotion hook until it says yes (2xx / exit 0) or its timeout
+        passes; None when all confirmed, else why not."""
+        for hook in self.spec.hooks.get("confirm-promotion", ()):
+            deadline = self.clock() + hook.timeout
+            while True:
+                result = self.hook_runner(hook, self._context())
+                self._event(
+                    "hook",
+                    f"confirm-promotion hook {hook.name}: "
+                    f"{'confirmed' if result.ok else 'not yet'} ({result.detail})",
+                )
+                if result.ok:
+                    break
+                aborted = self.journal.take_request("abort")
+                if aborted is not None:
+                    return f"aborted while waiting for promotion: {aborted}"
+                if self.clock() >= deadline:
+                    return (
+                        f"confirm-promotion hook {hook.name} did not confirm within "
+                        f"{hook.timeout:g}s ({result.detail})"
+                    )
+                self.sleep(min(self.spec.analysis.interval, 5.0))
+        return None
 
     def _analyse_stage(self, index: int) -> str | None:
         """Analyse until the stage may end; return a failure reason, or None to advance."""

@@ -394,3 +394,32 @@ def test_a_sequential_latency_metric_rolls_back_a_slower_canary(tmp_path: Path) 
     assert "slower than 0.5s more often" in result.reason
     c, _ = controller(tmp_path / "b", spec(analysis__metrics=[metric]), Histograms(0.05))
     assert c.run().status == "promoted"
+
+
+def test_confirm_promotion_waits_for_a_yes_then_gives_up(tmp_path: Path) -> None:
+    from gate.rollout.hooks import HookResult
+
+    answers = iter([False, False, True])
+    hooks = {
+        "confirm-promotion": [{"name": "release-manager", "command": ["true"], "timeout": "1m"}]
+    }
+
+    def runner(hook: object, context: dict[str, str]) -> HookResult:
+        return HookResult("release-manager", next(answers, False), "exit 0")
+
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(hooks=hooks), constant(0.01), router, hook_runner=runner)
+    assert c.run().status == "promoted"
+    router = FakeRouter()
+    c, _ = controller(
+        tmp_path / "b",
+        spec(hooks=hooks),
+        constant(0.01),
+        router,
+        hook_runner=lambda h, ctx: HookResult("release-manager", False, "HTTP 409"),
+    )
+    result = c.run()
+    assert result.reason == (
+        "confirm-promotion hook release-manager did not confirm within 60s (HTTP 409)"
+    )
+    assert 100 not in router.history
