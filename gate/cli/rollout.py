@@ -365,7 +365,7 @@ def _describe(journal: Any, state: Any) -> dict[str, Any]:
             f"{state.name}` or `gate abort {state.name}`"
         )
     return {
-        "name": state.name,
+        "name": journal.name,
         "status": state.status,
         "stage": state.stage + 1,
         "stages": stages,
