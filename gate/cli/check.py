@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from gate.errors import EXIT_BAD_INPUT, EXIT_BLOCK, EXIT_OK, ConfigError, ConfigErrors
+from gate.errors import EXIT_BLOCK, EXIT_OK, ConfigError, ConfigErrors
 from gate.report import FORMATS
 
 
@@ -244,6 +244,3 @@ def register(cli: click.Group) -> None:
     cli.add_command(check)
     cli.add_command(validate)
     cli.add_command(schema)
-
-
-__all__ = ["EXIT_BAD_INPUT", "register"]

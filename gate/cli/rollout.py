@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gate.errors import EXIT_OK, ConfigError, StateError
+from gate.errors import EXIT_OK, StateError
 
 if TYPE_CHECKING:
     from gate.providers.flags.killswitch import KillSwitches
@@ -420,6 +420,3 @@ def status(name: str | None, fmt: str, state_dir: str | None) -> int:
 def register(cli: click.Group) -> None:
     for command in (rollout, status, resume, abort, promote):
         cli.add_command(command)
-
-
-__all__ = ["ConfigError", "register"]

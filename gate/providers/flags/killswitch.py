@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from gate.errors import ConfigError, GateError
+from gate.errors import GateError
 from gate.providers.flags.interface import FlagProvider, FlagRef
 from gate.providers.flags.registry import build_flag_provider, flag_ref
 
@@ -105,13 +105,3 @@ def missing_flags(configs: Sequence[Any]) -> list[str]:
         finally:
             provider.close()
     return missing
-
-
-__all__ = [
-    "ConfigError",
-    "FlagOutcome",
-    "SwitchReport",
-    "kill_switches_for",
-    "missing_flags",
-    "switch",
-]
