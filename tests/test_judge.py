@@ -295,3 +295,15 @@ def test_latency_judge_flags_a_slower_canary_and_not_an_equal_one() -> None:
         for _ in range(30)
     ]
     assert "fail" in verdicts
+
+
+def test_the_benchmark_harness_runs_a_small_scenario() -> None:
+    from benchmarks.judge.run import Scenario, report, run_scenario
+
+    result = run_scenario((Scenario(rps=200, p0=0.01, ratio=3.0, spike=True), 20, 5))
+    assert result["judges"]["sequential"]["failed"] == 20  # a 3x regression is always caught
+    good = run_scenario((Scenario(rps=200, p0=0.01, ratio=1.0, spike=False), 20, 6))
+    assert good["judges"]["oracle"]["failed"] == 0  # not run for good releases
+    text = report([good, result], 20, 1.0)
+    assert "| 200 | 1.0% | no | 0.0% |" in text
+    assert "| 200 | 1.0% | 3 | yes | 100% · " in text

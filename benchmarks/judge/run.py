@@ -1,5 +1,6 @@
 """The canary-judge benchmark of shared/BENCHMARK.md: five judges side by side.
 
+    pip install '.[bench]'                          # numpy and matplotlib
     python -m benchmarks.judge.run                 # full run: >= 1,000 runs per scenario
     python -m benchmarks.judge.run --runs 50 --quick   # a smoke run
 

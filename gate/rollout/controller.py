@@ -127,7 +127,9 @@ class Controller:
     # -- start, resume, abort -----------------------------------------------------------------
 
     def preflight(self) -> None:
-        """Run every query once before any traffic moves: a bad query is bad input (exit 2)."""
+        """Before any traffic moves: reach the router, and run every query once, so that a
+        wrong socket or a bad query is bad input (exit 2) with nothing changed."""
+        self.router.canary_weight()
         for metric, query in self.analyzer.queries():
             try:
                 self.metrics.query(query)

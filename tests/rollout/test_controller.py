@@ -423,3 +423,19 @@ def test_confirm_promotion_waits_for_a_yes_then_gives_up(tmp_path: Path) -> None
         "confirm-promotion hook release-manager did not confirm within 60s (HTTP 409)"
     )
     assert 100 not in router.history
+
+
+def test_an_unreachable_router_at_start_changes_nothing(tmp_path: Path) -> None:
+    router = FakeRouter()
+
+    def unreachable() -> int:
+        raise ProviderUnavailable("no such socket /run/haproxy/admin.sock", provider="haproxy")
+
+    router.canary_weight = unreachable  # type: ignore[method-assign]
+    c, _ = controller(tmp_path, spec(), constant(0.01), router)
+    with pytest.raises(ProviderUnavailable, match="no such socket"):
+        c.run()
+    assert router.history == []
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "failed-to-start"
