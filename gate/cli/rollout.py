@@ -165,6 +165,9 @@ def _drive(
     name = spec.name + (".dry-run" if dry_run else "")
     journal = _journal(state_dir, name)
     traffic = ("dryrun", {}) if dry_run else (spec.traffic.provider, spec.traffic.settings)
+    # pieces that need secrets first: a missing token is bad input before anything opens
+    notify = None if dry_run else _notifier(spec)
+    kill = None if dry_run else _kill_switches(spec)
     router = build_router(traffic[0], traffic[1], spec.service)
     metrics = build_metrics(spec.metrics_provider.provider, spec.metrics_provider.settings)
     progress = (
@@ -174,6 +177,8 @@ def _drive(
     )
     timeline = Timeline()
     sinks: list[Callable[[Any], None]] = [progress, timeline]
+    if notify is not None:
+        sinks.append(notify)
     telemetry = None
     if metrics_port is not None or pushgateway:
         from gate.telemetry import Telemetry
@@ -182,10 +187,6 @@ def _drive(
             spec.name, port=metrics_port, address=metrics_address, pushgateway=pushgateway
         )
         sinks.append(telemetry)
-    notify = None if dry_run else _notifier(spec)
-    if notify is not None:
-        sinks.append(notify)
-    kill = None if dry_run else _kill_switches(spec)
     controller = Controller(
         spec=spec,
         router=router,
