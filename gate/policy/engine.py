@@ -113,12 +113,14 @@ def evaluate(
     findings: list[Finding] = []
     bypasses: list[Bypass] = []
 
-    def record(finding: Finding, bypassable: bool, policy: Policy) -> None:
+    def record(finding: Finding, bypassable: bool, policy: Policy) -> bool:
+        """Keep ``finding``, or record its bypass; True when it was kept."""
         reason = _bypass(policy, change, override) if bypassable else None
         if reason is None:
             findings.append(finding)
-        else:
-            bypasses.append(Bypass(rule=finding.rule, reason=reason[0], justification=reason[1]))
+            return True
+        bypasses.append(Bypass(rule=finding.rule, reason=reason[0], justification=reason[1]))
+        return False
 
     for rule, policy in _effective_rules(applicable):
         if not rule.scope.applies(environment, change.affected_services):
@@ -131,13 +133,14 @@ def evaluate(
 
     blocking_windows: list[Window] = []
     for policy in applicable:
+        blocked = False
         for finding, window in _window_findings(change, policy, policy.windows):
-            before = len(findings)
-            record(finding, window.bypassable, policy)
-            if len(findings) > before and finding.severity is Severity.BLOCK:
-                blocking_windows.extend(
-                    w for w in policy.windows if w.enforcement == "block" or w.kind == "allow"
-                )
+            kept = record(finding, window.bypassable, policy)
+            blocked = blocked or (kept and finding.severity is Severity.BLOCK)
+        if blocked:  # the windows that decide when this policy lets the change through
+            blocking_windows.extend(
+                w for w in policy.windows if w.enforcement == "block" or w.kind == "allow"
+            )
 
     checks: list[CheckTiming] = []
     items: list[CheckItem] = [
