@@ -103,7 +103,7 @@ class KayentaJudge:
         baseline_errors: int,
         baseline_requests: int,
     ) -> str:
-        from gate.judge.mannwhitney import classify
+        from gate.judge.kayenta import Label, MannWhitneyClassifier
 
         check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
         if self.failed:
@@ -113,11 +113,10 @@ class KayentaJudge:
             baseline_errors / baseline_requests if baseline_requests else math.nan
         )
         if len(self._canary) >= self.every:
-            result = classify(
-                self._canary, self._baseline, confidence=self.confidence, tolerance=self.tolerance
-            )
+            classifier = MannWhitneyClassifier(tolerance=self.tolerance, conf_level=self.confidence)
+            result = classifier.classify(self._baseline, self._canary, "increase")
             self._canary, self._baseline = [], []
-            if result.result == "High":
+            if result.classification is Label.HIGH:
                 self.failed = True
                 return FAIL
         return CONTINUE

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from gate.judge import count_judge
-from gate.judge.mannwhitney import MetricResult, classify, score, shift_interval
 
 WINDOWS = [(0.01, 30), (0.05, 30), (0.25, 30), (0.5, 30)]  # (canary share, windows) per stage
 
@@ -149,41 +148,6 @@ def test_impossible_counts_are_refused(kind: str) -> None:
 def test_unknown_kind() -> None:
     with pytest.raises(ValueError, match="unknown judge kind 'bayes'"):
         count_judge("bayes")
-
-
-def test_kayenta_published_vector() -> None:
-    interval = shift_interval([10, 20, 30, 40], [1, 2, 3, 4], 0.95)
-    assert (interval.lower, interval.upper, interval.estimate) == (6, 39, 22.5)
-
-
-def test_exact_interval_by_hand() -> None:
-    # all 9 differences of x − y: 1..9 when x=[4,5,6], y=[1,2,3] → {1,2,2,3,3,3,4,4,5}
-    # U for sizes 3, 3 takes 0..9 with counts 1,1,2,3,3,3,3,2,1,1 (of 20): at 80 % the
-    # interval runs from the 1st to the 9th difference, at 70 % from the 2nd to the 8th
-    interval = shift_interval([4, 5, 6], [1, 2, 3], 0.80)
-    assert interval.estimate == 3
-    assert (interval.lower, interval.upper) == (1, 5)
-    interval = shift_interval([4, 5, 6], [1, 2, 3], 0.70)
-    assert (interval.lower, interval.upper) == (2, 4)
-
-
-def test_normal_approximation_with_ties_brackets_the_shift() -> None:
-    x = [10.0, 11, 12, 12, 13, 14] * 10
-    y = [1.0, 2, 3, 3, 4, 5] * 10
-    interval = shift_interval(x, y, 0.98)
-    assert interval.lower <= 9 <= interval.upper
-    assert interval.estimate == pytest.approx(9, abs=0.01)
-
-
-def test_classification_and_score() -> None:
-    assert classify([10, 20, 30, 40], [1, 2, 3, 4], confidence=0.95).result == "High"
-    assert classify([1, 2, 3, 4], [10, 20, 30, 40], confidence=0.95).result == "Low"
-    assert classify([1, 2, 3, 4], [1.5, 2.5, 3.5, 4.5]).result == "Pass"
-    assert classify([math.nan], [1.0]).result == "Nodata"
-    results = [MetricResult("a", "Pass"), MetricResult("b", "High"), MetricResult("c", "Pass")]
-    assert score(results) == pytest.approx(200 / 3)
-    assert score([*results[:2], MetricResult("d", "High", critical=True)]) == 0
-    assert score([MetricResult("a", "Nodata"), MetricResult("b", "Pass")]) == 0
 
 
 class RangeFake:
