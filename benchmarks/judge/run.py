@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from gate.judge import count_judge
+from benchmarks.judge.judges import make_judge
 
 HERE = Path(__file__).resolve().parent
 STAGES = (0.01, 0.05, 0.25, 0.50)
@@ -78,7 +78,7 @@ def run_scenario(args: tuple[Scenario, int, int]) -> dict[str, Any]:
         for kind in JUDGES:
             if kind == "oracle" and s.ratio == 1:
                 continue
-            judge = count_judge(kind, **judge_params(kind, s))
+            judge = make_judge(kind, **judge_params(kind, s))
             seen = bad = 0
             for ce, cr, be, br in windows:
                 seen += cr

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from gate.judge import Counts, Verdict
 from gate.judge.sequential import SequentialCountJudge
 
 Buckets = Mapping[float, float]  # Prometheus `le` bound → cumulative count in the window
@@ -37,15 +38,10 @@ class LatencyJudge:
         self.threshold = threshold
         self._counts = SequentialCountJudge(alpha=alpha)
 
-    def update(self, *, canary_buckets: Buckets, baseline_buckets: Buckets) -> str:
+    def update(self, *, canary_buckets: Buckets, baseline_buckets: Buckets) -> Verdict:
         slow_c, all_c = slower_than(canary_buckets, self.threshold)
         slow_b, all_b = slower_than(baseline_buckets, self.threshold)
-        return self._counts.update(
-            canary_errors=slow_c,
-            canary_requests=all_c,
-            baseline_errors=slow_b,
-            baseline_requests=all_b,
-        )
+        return self._counts.update(Counts(slow_c, all_c, slow_b, all_b))
 
 
 def latency_judge(*, threshold: float, alpha: float = 0.01) -> LatencyJudge:

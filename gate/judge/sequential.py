@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from gate.judge import CONTINUE, FAIL, check_counts
+from gate.judge import Counts, Verdict, WindowJudge
 
 DEFAULT_RATIOS = (1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
 # More prior weight on small ratios: they need the most evidence, while large ones are caught
@@ -26,7 +26,7 @@ DEFAULT_RATIOS = (1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
 DEFAULT_WEIGHTS = (3.0, 3.0, 2.0, 1.0, 1.0, 1.0)
 
 
-class SequentialCountJudge:
+class SequentialCountJudge(WindowJudge):
     def __init__(
         self,
         *,
@@ -58,17 +58,11 @@ class SequentialCountJudge:
         top = max(terms)
         return top + math.log(sum(math.exp(t - top) for t in terms))
 
-    def update(
-        self,
-        *,
-        canary_errors: int,
-        canary_requests: int,
-        baseline_errors: int,
-        baseline_requests: int,
-    ) -> str:
-        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
+    def observe(self, counts: Counts) -> Verdict:
         if self.failed:
-            return FAIL
+            return Verdict.FAIL
+        canary_errors, canary_requests = counts.canary_errors, counts.canary_requests
+        baseline_errors, baseline_requests = counts.baseline_errors, counts.baseline_requests
         errors = canary_errors + baseline_errors
         requests = canary_requests + baseline_requests
         if errors and canary_requests and baseline_requests:
@@ -80,5 +74,5 @@ class SequentialCountJudge:
                 )
             if self.log_evidence >= self.threshold:
                 self.failed = True
-                return FAIL
-        return CONTINUE
+                return Verdict.FAIL
+        return Verdict.CONTINUE

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from benchmarks.judge.judges import make_judge
 from gate.judge import count_judge
 
 WINDOWS = [(0.01, 30), (0.05, 30), (0.25, 30), (0.5, 30)]  # (canary share, windows) per stage
@@ -29,7 +30,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     failed, exposure = 0, []
     for _ in range(runs):
-        judge = count_judge(judge_kind, **params)
+        judge = make_judge(judge_kind, **params)
         seen = 0
         t = 0
         for share, windows in WINDOWS:
@@ -138,7 +139,7 @@ def test_a_changing_split_is_accounted_for() -> None:
 
 @pytest.mark.parametrize("kind", ["sequential", "threshold", "ratio", "kayenta"])
 def test_impossible_counts_are_refused(kind: str) -> None:
-    judge = count_judge(kind)
+    judge = make_judge(kind)
     with pytest.raises(ValueError, match="more errors than requests"):
         judge.update(canary_errors=5, canary_requests=4, baseline_errors=0, baseline_requests=1)
     with pytest.raises(ValueError, match="cannot be negative"):
@@ -146,8 +147,15 @@ def test_impossible_counts_are_refused(kind: str) -> None:
 
 
 def test_unknown_kind() -> None:
-    with pytest.raises(ValueError, match="unknown judge kind 'bayes'"):
+    with pytest.raises(ValueError, match="unknown count judge 'bayes'"):
         count_judge("bayes")
+
+
+def test_comparison_judges_are_not_part_of_gate() -> None:
+    """Flagger's, Argo's, per-window Kayenta and the oracle live in benchmarks/judge only."""
+    for kind in ("threshold", "ratio", "kayenta", "oracle"):
+        with pytest.raises(ValueError, match="unknown count judge"):
+            count_judge(kind)
 
 
 class RangeFake:

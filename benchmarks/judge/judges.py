@@ -1,14 +1,21 @@
-"""The judges gate is measured against: Flagger's and Argo's thresholds, Kayenta, the oracle."""
+"""The judges gate is measured against: Flagger's and Argo's thresholds, Kayenta per window,
+and the oracle SPRT. They exist for the benchmark only; gate's own judges are in gate.judge.
+
+``make_judge(kind, **params)`` gives any of them — and gate's ``sequential`` judge through
+``gate.judge.count_judge`` — behind the one contract of BENCHMARK.md: ``update(...)`` with a
+window's four counts returns ``"fail"``, ``"pass"`` or ``"continue"``.
+"""
 
 from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
-from gate.judge import CONTINUE, FAIL, check_counts
+from gate.judge import CountJudge, Counts, Verdict, WindowJudge, count_judge
 
 
-class ThresholdJudge:
+class ThresholdJudge(WindowJudge):
     """Flagger: every minute (``windows_per_check`` windows) the canary's error rate over that
     minute against ``max_rate``; a check with no canary traffic fails too; rollback when
     ``threshold`` checks have failed over the whole run."""
@@ -20,26 +27,18 @@ class ThresholdJudge:
         self.failed_checks = 0
         self._errors = self._requests = self._windows = 0
 
-    def update(
-        self,
-        *,
-        canary_errors: int,
-        canary_requests: int,
-        baseline_errors: int,
-        baseline_requests: int,
-    ) -> str:
-        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
-        self._errors += canary_errors
-        self._requests += canary_requests
+    def observe(self, counts: Counts) -> Verdict:
+        self._errors += counts.canary_errors
+        self._requests += counts.canary_requests
         self._windows += 1
         if self._windows % self.every == 0:
             if self._requests == 0 or self._errors / self._requests > self.max_rate:
                 self.failed_checks += 1
             self._errors = self._requests = 0
-        return FAIL if self.failed_checks >= self.threshold else CONTINUE
+        return Verdict.FAIL if self.failed_checks >= self.threshold else Verdict.CONTINUE
 
 
-class RatioJudge:
+class RatioJudge(WindowJudge):
     """Argo: every minute, canary rate ≤ ``max_ratio`` × baseline rate over five minutes,
     skipping checks with fewer than ``min_requests`` canary requests; fails when failed
     checks exceed ``failure_limit``."""
@@ -63,16 +62,15 @@ class RatioJudge:
         self._windows = 0
         self.failures = 0
 
-    def update(
-        self,
-        *,
-        canary_errors: int,
-        canary_requests: int,
-        baseline_errors: int,
-        baseline_requests: int,
-    ) -> str:
-        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
-        self._history.append((canary_errors, canary_requests, baseline_errors, baseline_requests))
+    def observe(self, counts: Counts) -> Verdict:
+        self._history.append(
+            (
+                counts.canary_errors,
+                counts.canary_requests,
+                counts.baseline_errors,
+                counts.baseline_requests,
+            )
+        )
         self._windows += 1
         if self._windows % self.every == 0:
             ce, cr, be, br = (sum(w[i] for w in self._history) for i in range(4))
@@ -80,10 +78,10 @@ class RatioJudge:
                 canary_rate, baseline_rate = ce / cr, be / br
                 if canary_rate > self.max_ratio * baseline_rate:
                     self.failures += 1
-        return FAIL if self.failures > self.failure_limit else CONTINUE
+        return Verdict.FAIL if self.failures > self.failure_limit else Verdict.CONTINUE
 
 
-class KayentaJudge:
+class KayentaJudge(WindowJudge):
     """Kayenta at the end of each stage (``windows_per_stage`` windows): Mann-Whitney
     classification of the per-window error rates of canary against baseline."""
 
@@ -95,34 +93,30 @@ class KayentaJudge:
         self._baseline: list[float] = []
         self.failed = False
 
-    def update(
-        self,
-        *,
-        canary_errors: int,
-        canary_requests: int,
-        baseline_errors: int,
-        baseline_requests: int,
-    ) -> str:
+    def observe(self, counts: Counts) -> Verdict:
         from gate.judge.kayenta import Label, MannWhitneyClassifier
 
-        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
         if self.failed:
-            return FAIL
-        self._canary.append(canary_errors / canary_requests if canary_requests else math.nan)
-        self._baseline.append(
-            baseline_errors / baseline_requests if baseline_requests else math.nan
+            return Verdict.FAIL
+        ce, cr, be, br = (
+            counts.canary_errors,
+            counts.canary_requests,
+            counts.baseline_errors,
+            counts.baseline_requests,
         )
+        self._canary.append(ce / cr if cr else math.nan)
+        self._baseline.append(be / br if br else math.nan)
         if len(self._canary) >= self.every:
             classifier = MannWhitneyClassifier(tolerance=self.tolerance, conf_level=self.confidence)
             result = classifier.classify(self._baseline, self._canary, "increase")
             self._canary, self._baseline = [], []
             if result.classification is Label.HIGH:
                 self.failed = True
-                return FAIL
-        return CONTINUE
+                return Verdict.FAIL
+        return Verdict.CONTINUE
 
 
-class OracleSPRT:
+class OracleSPRT(WindowJudge):
     """Wald's one-sided SPRT told the true baseline rate ``p0`` and ``ratio``: no real judge
     can need fewer requests on average. It never accepts; it fails at log(1/α)."""
 
@@ -135,19 +129,28 @@ class OracleSPRT:
         self.llr = 0.0
         self.failed = False
 
-    def update(
-        self,
-        *,
-        canary_errors: int,
-        canary_requests: int,
-        baseline_errors: int,
-        baseline_requests: int,
-    ) -> str:
-        check_counts(canary_errors, canary_requests, baseline_errors, baseline_requests)
+    def observe(self, counts: Counts) -> Verdict:
         if self.failed:
-            return FAIL
-        self.llr += canary_errors * self._hit + (canary_requests - canary_errors) * self._miss
+            return Verdict.FAIL
+        errors, requests = counts.canary_errors, counts.canary_requests
+        self.llr += errors * self._hit + (requests - errors) * self._miss
         if self.llr >= self.threshold:
             self.failed = True
-            return FAIL
-        return CONTINUE
+            return Verdict.FAIL
+        return Verdict.CONTINUE
+
+
+BASELINES: dict[str, type[WindowJudge]] = {
+    "threshold": ThresholdJudge,
+    "ratio": RatioJudge,
+    "kayenta": KayentaJudge,
+    "oracle": OracleSPRT,
+}
+
+
+def make_judge(kind: str, **params: Any) -> CountJudge:
+    """A new judge of ``kind``: gate's ``sequential`` or one of :data:`BASELINES`."""
+    if kind in BASELINES:
+        judge: CountJudge = BASELINES[kind](**params)
+        return judge
+    return count_judge(kind, **params)
