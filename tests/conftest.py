@@ -18,6 +18,7 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "GITHUB_ACTIONS",
         "GITHUB_STEP_SUMMARY",
         "GITHUB_OUTPUT",
+        "GITHUB_WORKSPACE",
         "NO_COLOR",
         "GITHUB_TOKEN",
         "UNLEASH_TOKEN",

@@ -89,7 +89,7 @@ def test_entrypoint_behaviour_with_the_action_environment(tmp_path: Path) -> Non
         check=False,
     )
     assert proc.returncode == 1, proc.stderr  # warn with fail-on warn
-    assert "::warning file=examples/change-warn.yaml" in proc.stdout
+    assert "::warning file=examples/change-warn.yaml" in proc.stderr
     assert outputs.read_text().startswith("decision=warn\nrisk-score=65\n")
 
 

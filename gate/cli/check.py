@@ -82,7 +82,13 @@ Exit codes: 0 allowed (warnings allowed unless --fail-on warn), 1 blocked,
     type=click.Choice(list(FORMATS)),
     help="Output format.",
 )
-@click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    envvar="GATE_OUTPUT",
+    metavar="FILE",
+    help="Write the report to FILE instead of stdout.",
+)
 @click.option(
     "--fail-on",
     envvar="GATE_FAIL_ON",
@@ -118,7 +124,9 @@ def check(
     from gate.policy.change import parse_change
     from gate.policy.engine import evaluate
     from gate.policy.load import load_policies
-    from gate.report import render
+    from gate.policy.result import Decision
+    from gate.report import RenderOptions, render
+    from gate.report.locations import repository_root
 
     if override is not None and not override.strip():
         raise ConfigError("needs a reason, e.g. --override 'INC-123: hotfix'", field="--override")
@@ -133,7 +141,7 @@ def check(
 
         names = secret_names([p.checks for p in loaded]) | {"GITHUB_TOKEN", "PAGERDUTY_TOKEN"}
         for line in mask_lines(os.environ, names):
-            click.echo(line)
+            click.echo(line, err=True)  # workflow commands go to stderr: see gate.report.actions
     evaluation = evaluate(
         change,
         loaded,
@@ -142,7 +150,14 @@ def check(
         override=override,
         live_checks_runner=runner,
     )
-    text = render(evaluation, fmt, color=_wants_color(fmt, output))
+    cwd = Path.cwd()
+    options = RenderOptions(
+        color=_wants_color(fmt, output),
+        fail_on=Decision(fail_on),
+        root=repository_root(os.environ, cwd),
+        cwd=cwd,
+    )
+    text = render(evaluation, fmt, options)
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -153,11 +168,10 @@ def check(
     if os.environ.get("GITHUB_ACTIONS") == "true":
         from gate.report.actions import publish
 
-        for line in publish(evaluation, os.environ):
-            click.echo(line)
-    decision = evaluation.decision.value
-    failing = {"block"} if fail_on == "block" else {"block", "warn"}
-    return EXIT_BLOCK if decision in failing else EXIT_OK
+        annotated = fmt == "github" and not output  # the report is the annotations
+        for line in publish(evaluation, os.environ, options=options, annotations=not annotated):
+            click.echo(line, err=True)
+    return EXIT_BLOCK if options.fails(evaluation.decision) else EXIT_OK
 
 
 def _live_checks_runner(policies: list[Any]) -> Any:

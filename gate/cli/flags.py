@@ -94,7 +94,7 @@ def _build(**kw: Any) -> Any:
 
     configs = _configs(**kw)
     for line in mask_lines(os.environ, secret_names(configs)):
-        click.echo(line)
+        click.echo(line, err=True)
     return build(configs)
 
 

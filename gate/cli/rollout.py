@@ -140,7 +140,7 @@ def _mask_secrets(raw: Any) -> None:
     from gate.report.actions import mask_lines, secret_names
 
     for line in mask_lines(os.environ, secret_names(raw)):
-        click.echo(line)
+        click.echo(line, err=True)
 
 
 def _drive(

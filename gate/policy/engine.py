@@ -119,7 +119,9 @@ def evaluate(
         if reason is None:
             findings.append(finding)
             return True
-        bypasses.append(Bypass(rule=finding.rule, reason=reason[0], justification=reason[1]))
+        bypasses.append(
+            Bypass(rule=finding.rule, reason=reason[0], justification=reason[1], finding=finding)
+        )
         return False
 
     for rule, policy in _effective_rules(applicable):

@@ -48,11 +48,15 @@ class Finding:
 
 @dataclass(frozen=True)
 class Bypass:
-    """A rule skipped by an emergency change or an explicit override: always reported."""
+    """A rule skipped by an emergency change or an explicit override: always reported.
+
+    ``finding`` is what the rule found before it was skipped (SARIF reports it as a
+    suppressed result)."""
 
     rule: str
     reason: str
     justification: str
+    finding: Finding | None = None
 
 
 @dataclass(frozen=True)

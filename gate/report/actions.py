@@ -1,4 +1,12 @@
-"""Publish a result to GitHub Actions: annotations, step summary and step outputs."""
+"""Publish a result to GitHub Actions: annotations, step summary and step outputs.
+
+Workflow commands (annotations, ``::add-mask::``) are meant for the runner, not for whoever
+reads the report: ``gate`` writes them to standard error. The runner parses both output
+streams of a step for workflow commands (actions/runner: ``ScriptHandler`` and
+``ContainerActionHandler`` hand stdout and stderr to the same command manager), so they take
+effect there just the same, while standard output carries only the report and
+``--format json`` or ``sarif`` stays parseable, also when redirected to a file.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from gate.policy.result import Evaluation
-from gate.report import github, markdown
+from gate.report import RenderOptions, github, markdown
 
 SUMMARY_LIMIT = 1024 * 1024 - 4096
 
@@ -40,12 +48,21 @@ def output_lines(outputs: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-def publish(evaluation: Evaluation, environ: Mapping[str, str]) -> list[str]:
-    """Write the step summary and outputs; return the annotation lines to print."""
-    lines = github.annotation_lines(evaluation)
+def publish(
+    evaluation: Evaluation,
+    environ: Mapping[str, str],
+    *,
+    options: RenderOptions | None = None,
+    annotations: bool = True,
+) -> list[str]:
+    """Write the step summary and outputs; return the workflow-command lines to print (on
+    standard error): the annotations unless ``annotations`` is False (``--format github`` on
+    standard output already printed them), and a warning for a file that cannot be written."""
+    options = options or RenderOptions()
+    lines = github.annotation_lines(evaluation, options) if annotations else []
     summary_path = environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
-        summary = markdown.render(evaluation)
+        summary = markdown.render(evaluation, options)
         if len(summary.encode("utf-8")) > SUMMARY_LIMIT:
             summary = summary.encode("utf-8")[:SUMMARY_LIMIT].decode("utf-8", "ignore")
             summary += "\n\n_… summary truncated at 1 MiB; use --format json for all of it._\n"

@@ -1,12 +1,16 @@
 """``--format github``: workflow-command annotations on the offending lines.
 
 GitHub shows at most 10 errors and 10 warnings per step; past that, one notice says how many
-more there are.
+more there are. Paths are repository-relative (the runner places a relative ``file`` from the
+repository root). Escaping follows the runner's command parser: in the message ``%``, CR and
+LF; in a property also ``:`` and ``,`` (``%`` first, so an escape is never escaped twice).
 """
 
 from __future__ import annotations
 
 from gate.policy.result import Evaluation, Finding, Severity
+from gate.report import RenderOptions
+from gate.report.locations import SourceFiles
 
 LIMIT = 10
 COMMAND = {Severity.BLOCK: "error", Severity.WARN: "warning", Severity.INFO: "notice"}
@@ -20,10 +24,11 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(f: Finding) -> str:
+def annotation(f: Finding, files: SourceFiles | None = None) -> str:
     props = []
     if f.location is not None:
-        props.append(f"file={escape_property(f.location.file)}")
+        path = files.display(f.location.file) if files is not None else f.location.file
+        props.append(f"file={escape_property(path)}")
         if f.location.line is not None:
             props.append(f"line={f.location.line}")
     props.append(f"title={escape_property(f'gate: {f.rule}')}")
@@ -31,14 +36,16 @@ def annotation(f: Finding) -> str:
     return f"::{COMMAND[f.severity]} {','.join(props)}::{escape_data(body)}"
 
 
-def annotation_lines(evaluation: Evaluation) -> list[str]:
+def annotation_lines(evaluation: Evaluation, options: RenderOptions | None = None) -> list[str]:
+    options = options or RenderOptions()
+    files = SourceFiles(options.root, options.cwd)
     lines: list[str] = []
     shown = {Severity.BLOCK: 0, Severity.WARN: 0, Severity.INFO: 0}
     hidden = {Severity.BLOCK: 0, Severity.WARN: 0, Severity.INFO: 0}
     for f in evaluation.findings:
         if shown[f.severity] < LIMIT:
             shown[f.severity] += 1
-            lines.append(annotation(f))
+            lines.append(annotation(f, files))
         else:
             hidden[f.severity] += 1
     for b in evaluation.bypasses:
@@ -62,5 +69,5 @@ def annotation_lines(evaluation: Evaluation) -> list[str]:
     return lines
 
 
-def render(evaluation: Evaluation, *, color: bool = False) -> str:
-    return "\n".join(annotation_lines(evaluation)) + "\n"
+def render(evaluation: Evaluation, options: RenderOptions) -> str:
+    return "\n".join(annotation_lines(evaluation, options)) + "\n"

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from gate.policy.result import Evaluation, Finding
+from gate.report import RenderOptions
 
 
 def _finding(f: Finding) -> dict[str, Any]:
@@ -48,5 +49,5 @@ def as_dict(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def render(evaluation: Evaluation, *, color: bool = False) -> str:
+def render(evaluation: Evaluation, options: RenderOptions) -> str:
     return json.dumps(as_dict(evaluation), indent=2, ensure_ascii=False) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from gate.policy.result import Evaluation, Severity
+from gate.report import RenderOptions
 
 ICON = {"allow": "✅", "warn": "⚠️", "block": "⛔"}
 SEVERITY_ICON = {Severity.BLOCK: "⛔ block", Severity.WARN: "⚠️ warn", Severity.INFO: "ℹ️ audit"}
@@ -16,7 +17,7 @@ def cell(text: str) -> str:
     return escaped.replace("\r", " ").replace("\n", "<br>")
 
 
-def render(evaluation: Evaluation, *, color: bool = False) -> str:
+def render(evaluation: Evaluation, options: RenderOptions) -> str:
     e = evaluation
     out: list[str] = []
     where = f" · environment `{e.environment}`" if e.environment else ""

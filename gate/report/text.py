@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gate.policy.result import Decision, Evaluation, Severity
+from gate.report import RenderOptions
 
 _COLORS = {"red": "31", "yellow": "33", "green": "32", "dim": "2", "bold": "1", "cyan": "36"}
 _DECISION_COLOR = {Decision.ALLOW: "green", Decision.WARN: "yellow", Decision.BLOCK: "red"}
@@ -10,9 +11,9 @@ _SEVERITY_COLOR = {Severity.BLOCK: "red", Severity.WARN: "yellow", Severity.INFO
 _SEVERITY_LABEL = {Severity.BLOCK: "BLOCK", Severity.WARN: "WARN ", Severity.INFO: "AUDIT"}
 
 
-def render(evaluation: Evaluation, *, color: bool = False) -> str:
+def render(evaluation: Evaluation, options: RenderOptions) -> str:
     def paint(text: str, name: str) -> str:
-        return f"\x1b[{_COLORS[name]}m{text}\x1b[0m" if color else text
+        return f"\x1b[{_COLORS[name]}m{text}\x1b[0m" if options.color else text
 
     e = evaluation
     lines: list[str] = []
