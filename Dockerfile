@@ -14,7 +14,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY --from=build /dist /dist
-RUN pip install /dist/*.whl && rm -rf /dist \
+# the serve extra (Starlette, uvicorn) for `gate serve`; `gate check` never imports it
+RUN whl="$(ls /dist/*.whl)" && pip install "${whl}[serve]" && rm -rf /dist \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin gate
 USER gate
 WORKDIR /home/gate

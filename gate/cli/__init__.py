@@ -26,17 +26,19 @@ def cli() -> None:
     \b
     gate check      decide allow / warn / block for a change request, against YAML policies
     gate rollout    drive a staged canary with automatic rollback
+    gate serve      the gate, judge and kill switches over HTTP (Argo Rollouts, Flagger)
     """
 
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    from gate.cli import check, flags, judge, rollout
+    from gate.cli import check, flags, judge, rollout, serve
 
     check.register(cli)
     rollout.register(cli)
     judge.register(cli)
     flags.register(cli)
+    serve.register(cli)
 
 
 _register()

@@ -1,0 +1,214 @@
+"""``POST /v1/judge``: ``gate judge`` over HTTP, shaped for Argo Rollouts' ``web`` provider.
+
+Request (JSON; the Flagger hooks take the same keys from their ``metadata``, as strings)::
+
+    {"prometheus": "http://prometheus:9090",          # optional: the server's --prometheus
+     "canaryErrors": "sum(increase(...[1m]))", "canaryRequests": "...",
+     "baselineErrors": "...", "baselineRequests": "...",
+     "last": "30m", "step": "1m", "alpha": 0.01}
+
+The range is judged by the same function as ``gate judge`` (:func:`gate.judge.history.
+judge_range`). The answer is ``{"verdict": "pass" | "fail" | "inconclusive", ...evidence}``
+with HTTP 200 whatever the verdict: Argo's ``web`` provider turns any non-2xx answer into a
+measurement *Error*, so the verdict travels in the body and the AnalysisTemplate's
+``successCondition`` / ``failureCondition`` read ``result.verdict``. Non-2xx answers are
+errors: 400/422 bad input (a Prometheus URL that is not allowed, a query Prometheus rejects),
+502 Prometheus unreachable, 504 out of time.
+
+Only Prometheus URLs on the server's allow-list may be named (``--prometheus`` and
+``--allow-prometheus``): a server that fetched any URL a caller names would let callers reach
+anything the server can (server-side request forgery).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from gate.config.loader import Document, PathKey
+from gate.errors import ConfigError, ConfigErrors, ProviderRejected, ProviderUnavailable
+from gate.judge.history import Judgement
+from gate.serve.body import RequestProblem, invalid
+from gate.serve.service import Service
+from gate.serve.settings import normalise_url
+
+QUERIES = {
+    "canaryErrors": "canary_errors",
+    "canaryRequests": "canary_requests",
+    "baselineErrors": "baseline_errors",
+    "baselineRequests": "baseline_requests",
+}
+FIELDS = ("prometheus", *QUERIES, "last", "step", "alpha")
+DEFAULTS = {"last": "30m", "step": "1m", "alpha": 0.01}
+MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
+Problem = Callable[[str, str], None]
+_SPAN = re.compile(r"^(?:[0-9]+[dhms])+$")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+@dataclass(frozen=True)
+class JudgeRequest:
+    prometheus: str  # normalised, on the allow-list
+    queries: dict[str, str]  # keyed as judge_range wants: canary_errors, ...
+    last: float
+    step: float
+    alpha: float
+
+
+def _seconds(text: str) -> float:
+    return float(sum(int(n) * _UNITS[u] for n, u in re.findall(r"([0-9]+)([dhms])", text)))
+
+
+def parse_judge_request(
+    doc: Document, service: Service, *, base: PathKey = (), from_metadata: bool = False
+) -> JudgeRequest:
+    """Read the judge's parameters under ``base`` in ``doc``; every mistake, located, in one
+    ConfigErrors. ``from_metadata``: Flagger metadata, where every value is a string and other
+    keys may sit beside the judge's."""
+    raw: Any = doc.data
+    for key in base:
+        raw = raw.get(key) if isinstance(raw, dict) else None
+    if not isinstance(raw, Mapping):
+        raise doc.error(base, "expected a mapping of the judge's settings")
+    problems: list[ConfigError] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(doc.error((*base, key), message))
+
+    if not from_metadata:
+        for key in raw:
+            if key not in FIELDS:
+                hint = difflib.get_close_matches(str(key), FIELDS, n=1)
+                tail = f"; did you mean {hint[0]!r}?" if hint else f"; one of: {', '.join(FIELDS)}"
+                problem(str(key), f"unknown key {key!r}{tail}")
+
+    queries: dict[str, str] = {}
+    for key, name in QUERIES.items():
+        value = raw.get(key)
+        if value is None:
+            problem(key, "required field is missing")
+        elif not isinstance(value, str) or not value.strip():
+            problem(key, "expected a PromQL query (a non-empty string)")
+        else:
+            queries[name] = value
+
+    prometheus = _prometheus(raw.get("prometheus"), service, problem)
+
+    spans: dict[str, float] = {}
+    for key in ("last", "step"):
+        value = raw.get(key, DEFAULTS[key])
+        if not isinstance(value, str) or not _SPAN.match(value) or _seconds(value) <= 0:
+            problem(key, f"{value!r} is not a duration such as 90s, 30m or 2h")
+        else:
+            spans[key] = _seconds(value)
+    if len(spans) == 2:
+        if spans["step"] > spans["last"]:
+            problem("step", "is longer than last")
+        elif spans["last"] / spans["step"] > MAX_POINTS:
+            problem("step", f"last/step gives more than {MAX_POINTS} points; use a longer step")
+
+    alpha = _alpha(raw.get("alpha", DEFAULTS["alpha"]), from_metadata, problem)
+
+    if problems:
+        raise ConfigErrors(problems)
+    assert prometheus is not None
+    assert alpha is not None
+    return JudgeRequest(prometheus, queries, spans["last"], spans["step"], alpha)
+
+
+def _prometheus(value: object, service: Service, problem: Problem) -> str | None:
+    if value is None:
+        if service.settings.prometheus is None:
+            problem("prometheus", "required field is missing (the server has no --prometheus)")
+            return None
+        value = service.settings.prometheus
+    if not isinstance(value, str):
+        problem("prometheus", "expected a URL")
+        return None
+    try:
+        url = normalise_url(value, "prometheus")
+    except ConfigError as exc:
+        problem("prometheus", exc.message)
+        return None
+    if url not in service.allowed_prometheus:
+        problem(
+            "prometheus",
+            "not a Prometheus this server may query (see gate serve --allow-prometheus)",
+        )
+        return None
+    return url
+
+
+def _alpha(value: object, from_metadata: bool, problem: Problem) -> float | None:
+    if from_metadata and isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problem("alpha", f"expected a number, got {value!r}")
+        return None
+    if not (0 < value <= 0.5) or math.isnan(value):
+        problem("alpha", f"{value!r} is not in (0, 0.5]")
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True)
+class JudgeAnswer:
+    request: JudgeRequest
+    judgement: Judgement
+    start: datetime
+    end: datetime
+
+    @property
+    def verdict(self) -> str:
+        """pass, fail or inconclusive; a range without canary traffic proves nothing."""
+        j = self.judgement
+        if j.verdict == "pass" and not j.totals["canary_requests"]:
+            return "inconclusive"
+        return j.verdict
+
+    def as_dict(self) -> dict[str, Any]:
+        j = self.judgement
+        return {
+            "verdict": self.verdict,
+            "windows": j.windows,
+            "failed_at": j.failed_at,
+            "totals": j.totals,
+            "canary_rate": j.canary_rate,
+            "baseline_rate": j.baseline_rate,
+            "alpha": j.alpha,
+            "range": {
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "step_seconds": self.request.step,
+            },
+        }
+
+
+_CLI_FIELDS = {f"--{name.replace('_', '-')}": key for key, name in QUERIES.items()}
+
+
+def judge(service: Service, request: JudgeRequest, now: datetime | None = None) -> JudgeAnswer:
+    """Judge the last ``request.last`` seconds up to ``now``; raise RequestProblem for input
+    Prometheus refuses (422) or cannot answer (502)."""
+    from gate.judge.history import judge_range
+
+    end = now or datetime.now(UTC)
+    start = end - timedelta(seconds=request.last)
+    provider = service.metrics(request.prometheus)
+    try:
+        result = judge_range(provider, request.queries, start, end, request.step, request.alpha)
+    except ConfigError as exc:  # a query that returns several series
+        field = _CLI_FIELDS.get(exc.field or "", exc.field)
+        raise invalid(ConfigError(exc.message, field=field)) from None
+    except ProviderRejected as exc:
+        raise RequestProblem(422, [str(exc)]) from None
+    except ProviderUnavailable as exc:
+        raise RequestProblem(502, [str(exc)]) from None
+    return JudgeAnswer(request, result, start, end)

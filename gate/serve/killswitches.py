@@ -1,0 +1,106 @@
+"""Which feature flags ``gate serve`` turns off when a canary fails (``--kill-switches FILE``).
+
+The flags and their providers are the server's configuration, never the request's: a caller
+that could name a flag provider's URL and token variable could make the server send that
+token anywhere. The file maps a canary, ``namespace/name`` as Flagger names it, to flags in
+the shape of a rollout spec's ``onFailure.flags``::
+
+    canaries:
+      test/podinfo:
+        - {provider: unleash, url: http://unleash.flags:4242, feature: new-checkout,
+           tokenEnv: UNLEASH_TOKEN}
+
+Tokens come from the environment; a missing one stops start-up (exit 2), as in ``gate
+rollout``. Providers are built for each switch and closed after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gate.config.loader import Document, PathKey, dotted, load_file
+from gate.errors import ConfigError, ConfigErrors
+from gate.providers.flags.killswitch import SwitchReport, build, switch
+from gate.providers.flags.registry import build_flag_provider
+
+
+@dataclass(frozen=True)
+class KillSwitchConfig:
+    file: str | None = None
+    canaries: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+
+    def flags_for(self, namespace: str, name: str) -> tuple[Mapping[str, Any], ...]:
+        return self.canaries.get(f"{namespace}/{name}", ())
+
+
+def _schema() -> dict[str, Any]:
+    from gate.config.validate import schema
+
+    defs = schema("rollout")["$defs"]
+    return {
+        "$defs": defs,
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["canaries"],
+        "properties": {
+            "canaries": {
+                "type": "object",
+                "propertyNames": {"pattern": "^[^/\\s]+/[^/\\s]+$"},
+                "additionalProperties": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"$ref": "#/$defs/flag"},
+                },
+            }
+        },
+    }
+
+
+def parse_kill_switches(doc: Document) -> KillSwitchConfig:
+    from jsonschema import Draft202012Validator
+
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "expected a mapping with 'canaries'")
+    problems: list[ConfigError] = []
+    for err in Draft202012Validator(_schema()).iter_errors(doc.data):
+        path = tuple(err.absolute_path)
+        message = err.message
+        if err.validator == "pattern" and len(path) == 1:
+            message = f"{err.instance!r} is not namespace/name"
+        problems.append(doc.error(path, message))
+    if problems:
+        problems.sort(key=lambda e: (e.line or 0, e.field or ""))
+        raise ConfigErrors(problems)
+    canaries = {k: tuple(dict(f) for f in v) for k, v in doc.data["canaries"].items()}
+    for key, flags in canaries.items():  # a missing token or URL is bad input now, not later
+        for i, settings in enumerate(flags):
+            _check_builds(settings, doc, ("canaries", key, i))
+    return KillSwitchConfig(doc.file, canaries)
+
+
+def _check_builds(settings: Mapping[str, Any], doc: Document, path: PathKey) -> None:
+    where = dotted(path)
+    try:
+        build_flag_provider(settings, where).close()
+    except ConfigError as exc:
+        inner = (exc.field or "").removeprefix(where).lstrip(".")
+        at = (*path, inner) if inner in settings else path
+        raise ConfigError(
+            exc.message, file=doc.file, line=doc.line_of(at), field=exc.field
+        ) from None
+
+
+def load_kill_switches(path: str | None) -> KillSwitchConfig:
+    return KillSwitchConfig() if path is None else parse_kill_switches(load_file(path))
+
+
+def turn_off(config: KillSwitchConfig, namespace: str, name: str) -> SwitchReport:
+    """Turn off every flag configured for ``namespace/name``, each read back."""
+    flags = build(config.flags_for(namespace, name))
+    try:
+        return switch(flags, enabled=False)
+    finally:
+        for _, provider in flags:
+            provider.close()
