@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from gate.config.loader import Document
 from gate.errors import ConfigError
-from gate.policy.result import Evaluation
+from gate.policy.result import Decision, Evaluation
+from gate.report import RenderOptions
 from gate.serve.body import invalid, sub_document
 from gate.serve.service import Service
 
@@ -37,9 +38,9 @@ class CheckAnswer:
 
     def json(self) -> str:
         """The text ``gate check --format json`` prints."""
-        from gate.report.json_format import render
+        from gate.report import render
 
-        return render(self.evaluation)
+        return render(self.evaluation, "json")
 
 
 def split_request(doc: Document) -> tuple[Document, str]:
@@ -80,6 +81,5 @@ def check(
         environment=named if environment is None else environment,
         live_checks_runner=run_live_checks,
     )
-    decision = evaluation.decision.value
-    failing = {"block"} if fail_on == "block" else {"block", "warn"}
-    return CheckAnswer(403 if decision in failing else 200, evaluation)
+    fails = RenderOptions(fail_on=Decision(fail_on)).fails(evaluation.decision)
+    return CheckAnswer(403 if fails else 200, evaluation)
