@@ -1,0 +1,119 @@
+"""Secrets: read from environment variables when a run starts, and never written anywhere.
+
+A file names a secret by its variable (``tokenEnv: UNLEASH_TOKEN``); :func:`reveal` reads it
+and remembers the value, so that :func:`redact` can take it — and its Base64 and URL-encoded
+forms, which is how servers tend to echo credentials back — out of every message, journal
+entry, audit line, notification and saved traceback before it is written.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+from dataclasses import dataclass
+from urllib.parse import quote, quote_plus
+
+from gate.errors import ConfigError
+
+MASK = "***"
+_MIN_LENGTH = 4  # shorter values would redact ordinary words; they are refused as secrets
+
+_lock = threading.Lock()
+_known: set[str] = set()
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret by the name of the environment variable holding it, and where it was named."""
+
+    var: str
+    file: str = ""
+    line: int | None = None
+    field: str = ""
+
+    def error(self, message: str) -> ConfigError:
+        return ConfigError(
+            message, file=self.file or None, line=self.line, field=self.field or None
+        )
+
+
+def reveal(ref: SecretRef) -> str:
+    """The secret's value; a missing, empty or too-short variable is bad input (exit 2)."""
+    value = os.environ.get(ref.var, "")
+    if not value:
+        raise ref.error(f"environment variable {ref.var} is not set")
+    if len(value) < _MIN_LENGTH:
+        raise ref.error(f"environment variable {ref.var} is too short to be a secret")
+    remember(value)
+    return value
+
+
+def remember(value: str) -> None:
+    """Redact ``value`` (and its encoded forms) from now on: for values derived from secrets,
+    such as a Basic-auth header, as well as the secrets themselves."""
+    if len(value) < _MIN_LENGTH:
+        return
+    forms = {value, quote(value, safe=""), quote_plus(value)}
+    raw = value.encode("utf-8")
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        encoded = encode(raw).decode("ascii")
+        forms.add(encoded)
+        forms.add(encoded.rstrip("="))
+    with _lock:
+        _known.update(f for f in forms if len(f) >= _MIN_LENGTH)
+
+
+def redact(text: str) -> str:
+    """``text`` with every remembered secret replaced by ``***`` (longest first)."""
+    if not text:
+        return text
+    with _lock:
+        known = sorted(_known, key=len, reverse=True)
+    for secret in known:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def known_values() -> list[str]:
+    """The secrets read so far (for ``::add-mask::`` under GitHub Actions)."""
+    with _lock:
+        return sorted(_known)
+
+
+def forget_all() -> None:
+    """Forget every remembered secret (for tests)."""
+    with _lock:
+        _known.clear()
+
+
+def refs_in(value: object) -> list[SecretRef]:
+    """Every SecretRef inside a settings record (dataclasses, tuples, lists, dicts)."""
+    import dataclasses
+
+    found: list[SecretRef] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, SecretRef):
+            found.append(node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+            for f in dataclasses.fields(node):
+                walk(getattr(node, f.name))
+        elif isinstance(node, list | tuple | set | frozenset):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+
+    walk(value)
+    return found
+
+
+def remember_set(refs: list[SecretRef]) -> None:
+    """Remember the values of those of ``refs`` that are set (to mask them before use)."""
+    for ref in refs:
+        value = os.environ.get(ref.var, "")
+        if len(value) >= _MIN_LENGTH:
+            remember(value)
