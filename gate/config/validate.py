@@ -13,8 +13,9 @@ from gate.errors import ConfigError, ConfigErrors
 
 
 @cache
-def schema(name: str) -> dict[str, Any]:
-    """The JSON Schema ``name`` (e.g. ``"policy"``, ``"change-request"``, ``"rollout"``)."""
+def raw_schema(name: str) -> dict[str, Any]:
+    """The schema file ``name`` as shipped; :func:`gate.schemas.schema` completes its enums
+    from the registries (use that one)."""
     text = resources.files("gate.config.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
@@ -101,11 +102,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def errors_for(doc: Document, schema_name: str, data: Any = None) -> list[ConfigError]:
-    """Every schema violation in ``doc`` (or in ``data``, located through ``doc``)."""
+def errors_for(
+    doc: Document, schema: dict[str, Any], data: Any = None, base: PathKey = ()
+) -> list[ConfigError]:
+    """Every violation of ``schema`` in ``doc`` (or in ``data`` found at ``base`` in ``doc``)."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(schema(schema_name))
+    validator = Draft202012Validator(schema)
     instance = doc.data if data is None else data
     found: list[ConfigError] = []
     seen: set[tuple[PathKey, str]] = set()
@@ -113,6 +116,7 @@ def errors_for(doc: Document, schema_name: str, data: Any = None) -> list[Config
         # for oneOf/anyOf, report the most specific branch's complaint
         best = max(err.context, key=lambda e: len(e.absolute_path)) if err.context else err
         path, message = _message(best)
+        path = (*base, *path)
         if (path, message) in seen:
             continue
         seen.add((path, message))
@@ -123,8 +127,8 @@ def errors_for(doc: Document, schema_name: str, data: Any = None) -> list[Config
     return found
 
 
-def validate(doc: Document, schema_name: str) -> None:
+def validate(doc: Document, schema: dict[str, Any], data: Any = None, base: PathKey = ()) -> None:
     """Raise :class:`ConfigErrors` listing every violation, or return when ``doc`` is valid."""
-    errs = errors_for(doc, schema_name)
+    errs = errors_for(doc, schema, data, base)
     if errs:
         raise ConfigErrors(errs)

@@ -34,4 +34,9 @@ class FlagProvider(Protocol):
 
     def exists(self, flag: FlagRef) -> bool: ...
 
+    def can_write(self, flag: FlagRef) -> None:
+        """A read-only probe before a rollout starts: the flag exists where the kill switch
+        will look for it and the credentials reach it; raise ProviderError if not."""
+        ...
+
     def close(self) -> None: ...

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from gate.errors import GateError
 from gate.providers.flags.interface import FlagProvider, FlagRef
-from gate.providers.flags.registry import build_flag_provider, flag_ref
+from gate.providers.flags.registry import PROVIDERS
+from gate.providers.registry import BuildContext, Configured, build
+from gate.secrets import redact
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,9 @@ class SwitchReport:
         return [f"{o.flag} ({o.detail})" for o in self.failed]
 
 
+Flag = tuple[FlagRef, FlagProvider]
+
+
 def _switch_one(flag: FlagRef, provider: FlagProvider, enabled: bool) -> FlagOutcome:
     try:
         provider.set_enabled(flag, enabled)
@@ -47,7 +51,7 @@ def _switch_one(flag: FlagRef, provider: FlagProvider, enabled: bool) -> FlagOut
             actual_or_none: bool | None = provider.is_enabled(flag)
         except GateError:
             actual_or_none = None
-        return FlagOutcome(flag, actual_or_none is enabled, actual_or_none, str(exc))
+        return FlagOutcome(flag, actual_or_none is enabled, actual_or_none, redact(str(exc)))
     if actual is not enabled:
         return FlagOutcome(
             flag, False, actual, f"still {'on' if actual else 'off'} after switching"
@@ -55,53 +59,75 @@ def _switch_one(flag: FlagRef, provider: FlagProvider, enabled: bool) -> FlagOut
     return FlagOutcome(flag, True, actual, "")
 
 
-def switch(flags: Sequence[tuple[FlagRef, FlagProvider]], enabled: bool) -> SwitchReport:
+def switch(flags: Sequence[Flag], enabled: bool) -> SwitchReport:
     if not flags:
         return SwitchReport(enabled, ())
-    with ThreadPoolExecutor(max_workers=min(16, len(flags))) as pool:
+    pool = ThreadPoolExecutor(max_workers=min(16, len(flags)), thread_name_prefix="flag")
+    try:
         outcomes = list(pool.map(lambda fp: _switch_one(fp[0], fp[1], enabled), flags))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return SwitchReport(enabled, tuple(outcomes))
 
 
-def build(configs: Sequence[Any]) -> list[tuple[FlagRef, FlagProvider]]:
-    """(ref, provider) for each flag config (a spec ProviderConfig or a mapping)."""
-    out = []
-    for i, config in enumerate(configs):
-        settings = getattr(config, "settings", config)
-        out.append((flag_ref(settings), build_flag_provider(settings, f"flags[{i}]")))
+def probe(flags: Sequence[Flag]) -> list[str]:
+    """Read-only checks that every kill switch can be switched: ``flag (why)`` for each that
+    cannot (wrong URL, missing file, misspelt feature, refused token)."""
+    problems: list[str] = []
+    for ref, provider in flags:
+        try:
+            provider.can_write(ref)
+        except GateError as exc:
+            problems.append(f"{ref} ({redact(str(exc))})")
+    return problems
+
+
+def build_flags(configs: Sequence[Configured], context: BuildContext | None = None) -> list[Flag]:
+    """(ref, provider) for each configured flag; reads the tokens now (a missing one is a
+    ConfigError naming the file and line), closing what was built if one fails."""
+    out: list[Flag] = []
+    try:
+        for config in configs:
+            out.append((config.settings.flag, build(PROVIDERS, config, context or BuildContext())))
+    except BaseException:
+        close_all(out)
+        raise
     return out
 
 
+def close_all(flags: Sequence[Flag]) -> None:
+    for _, provider in flags:
+        provider.close()
+
+
 class KillSwitches:
-    """For the rollout controller: calling it turns every flag off and returns those still on.
+    """For the rollout controller: :meth:`turn_off` turns every flag off and returns those
+    still on; :meth:`probe` checks them before any traffic moves."""
 
-    Built up front, so a missing token is bad input before any traffic moves.
-    """
+    def __init__(self, flags: Sequence[Flag]) -> None:
+        self.flags = list(flags)
 
-    def __init__(self, configs: Sequence[Any]) -> None:
-        self.flags = build(configs)
-
-    def __call__(self) -> list[str]:
+    def turn_off(self) -> list[str]:
         return switch(self.flags, enabled=False).still_wrong()
 
+    def probe(self) -> list[str]:
+        return probe(self.flags)
+
     def close(self) -> None:
-        for _, provider in self.flags:
-            provider.close()
+        close_all(self.flags)
 
 
-def kill_switches_for(configs: Sequence[Any]) -> KillSwitches:
-    return KillSwitches(configs)
-
-
-def missing_flags(configs: Sequence[Any]) -> list[str]:
+def missing_flags(configs: Sequence[Configured]) -> list[str]:
     """The flags that do not exist in their provider (for the flags-exist check)."""
     missing = []
-    for ref, provider in build(configs):
-        try:
-            if not provider.exists(ref):
-                missing.append(str(ref))
-        except GateError as exc:
-            missing.append(f"{ref} ({exc})")
-        finally:
-            provider.close()
+    flags = build_flags(configs)
+    try:
+        for ref, provider in flags:
+            try:
+                if not provider.exists(ref):
+                    missing.append(str(ref))
+            except GateError as exc:
+                missing.append(f"{ref} ({redact(str(exc))})")
+    finally:
+        close_all(flags)
     return missing

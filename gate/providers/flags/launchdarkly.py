@@ -1,4 +1,9 @@
-"""LaunchDarkly, through its REST API with semantic patches (turnFlagOn / turnFlagOff)."""
+"""LaunchDarkly, through its REST API with semantic patches (turnFlagOn / turnFlagOff).
+
+``PATCH /api/v2/flags/{project}/{flag}`` with ``Content-Type: application/json;
+domain-model=launchdarkly.semanticpatch``; 409 (a concurrent change) is retried; 429 honours
+``Retry-After`` within the deadline.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from urllib.parse import quote
 import httpx
 
 from gate.errors import ProviderRejected, ProviderUnavailable
-from gate.providers import http_retry
 from gate.providers.flags.interface import FlagRef
+from gate.providers.http import HttpClient
 
 _NAME = "launchdarkly"
 API_VERSION = "20240415"
@@ -33,55 +38,43 @@ class LaunchDarklyProvider:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._where = http_retry.redact_url(url)
-        self._backoff = http_retry.Backoff(retries=retries, initial=0.5, maximum=8.0)
         self._conflict_retries = conflict_retries
         self._sleep = sleep
-        self._client = httpx.Client(
+        self._http = HttpClient(
+            _NAME,
             base_url=url.rstrip("/"),
-            timeout=timeout,
-            verify=True,
-            transport=transport,
-            follow_redirects=False,
             headers={"Authorization": token, "LD-API-Version": API_VERSION},
+            timeout=timeout,
+            retries=retries,
+            transport=transport,
+            sleep=sleep,
         )
 
     @staticmethod
     def _path(flag: FlagRef) -> str:
         return f"/api/v2/flags/{quote(flag.project, safe='')}/{quote(flag.feature, safe='')}"
 
-    def _send(self, request: Callable[[], httpx.Response]) -> httpx.Response:
-        try:
-            response = http_retry.send(request, self._backoff, sleep=self._sleep)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{self._where}: {http_retry.describe_transport_error(exc)}", provider=_NAME
-            ) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ProviderUnavailable(
-                f"{self._where}: HTTP {response.status_code} after retries", provider=_NAME
-            )
-        if response.status_code in (401, 403):
-            raise ProviderRejected(
-                f"the access token was refused (HTTP {response.status_code})", provider=_NAME
-            )
-        return response
-
     def _flag(self, flag: FlagRef) -> dict[str, Any] | None:
-        response = self._send(
-            lambda: self._client.get(self._path(flag), params={"env": flag.environment})
+        reply = self._http.request(
+            "GET", self._path(flag), params={"env": flag.environment}, accept=(404,)
         )
-        if response.status_code == 404:
+        if reply.status == 404:
             return None
-        if response.status_code != 200:
-            raise ProviderRejected(
-                f"reading {flag.feature}: HTTP {response.status_code}", provider=_NAME
-            )
-        data: dict[str, Any] = response.json()
-        return data
+        return reply.json_object()
 
     def exists(self, flag: FlagRef) -> bool:
-        return self._flag(flag) is not None
+        data = self._flag(flag)
+        return data is not None and self._environment(data, flag) is not None
+
+    @staticmethod
+    def _environment(data: dict[str, Any], flag: FlagRef) -> dict[str, Any] | None:
+        environments = data.get("environments")
+        if not isinstance(environments, dict):
+            raise ProviderRejected(
+                f"flag {flag.feature!r}: the answer has no environments", provider=_NAME
+            )
+        env = environments.get(flag.environment)
+        return env if isinstance(env, dict) else None
 
     def is_enabled(self, flag: FlagRef) -> bool:
         data = self._flag(flag)
@@ -89,12 +82,17 @@ class LaunchDarklyProvider:
             raise ProviderRejected(
                 f"flag {flag.feature!r} not found in project {flag.project!r}", provider=_NAME
             )
-        env = data.get("environments", {}).get(flag.environment)
+        env = self._environment(data, flag)
         if env is None:
             raise ProviderRejected(
                 f"flag {flag.feature!r} has no environment {flag.environment!r}", provider=_NAME
             )
-        return bool(env.get("on"))
+        on = env.get("on")
+        if not isinstance(on, bool):
+            raise ProviderRejected(
+                f"flag {flag.feature!r}: 'on' is {on!r:.30}, not true or false", provider=_NAME
+            )
+        return on
 
     def set_enabled(self, flag: FlagRef, enabled: bool) -> None:
         body = {
@@ -102,26 +100,31 @@ class LaunchDarklyProvider:
             "instructions": [{"kind": "turnFlagOn" if enabled else "turnFlagOff"}],
         }
         for attempt in range(self._conflict_retries + 1):
-            response = self._send(
-                lambda: self._client.patch(
-                    self._path(flag), json=body, headers={"Content-Type": SEMANTIC_PATCH}
-                )
+            reply = self._http.request(
+                "PATCH",
+                self._path(flag),
+                json_body=body,
+                headers={"Content-Type": SEMANTIC_PATCH},
+                accept=(404, 409),
             )
-            if response.status_code != 409:
+            if reply.status != 409:
                 break
-            self._sleep(0.5 * 2**attempt)
-        if response.status_code == 404:
+            if attempt < self._conflict_retries:
+                self._sleep(0.5 * 2**attempt)
+        if reply.status == 404:
             raise ProviderRejected(
                 f"flag {flag.feature!r} not found in project {flag.project!r}", provider=_NAME
             )
-        if response.status_code == 409:
+        if reply.status == 409:
             raise ProviderUnavailable(
                 f"{flag.feature}: still conflicting (HTTP 409) after "
                 f"{self._conflict_retries} retries",
                 provider=_NAME,
             )
-        if not 200 <= response.status_code < 300:
-            raise ProviderRejected(f"{flag.feature}: HTTP {response.status_code}", provider=_NAME)
+
+    def can_write(self, flag: FlagRef) -> None:
+        """Read-only probe before a rollout: the flag and environment exist, the token reads."""
+        self.is_enabled(flag)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

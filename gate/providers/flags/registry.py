@@ -1,67 +1,50 @@
-"""Flag providers by name, built from a spec's flag block; tokens come from the environment."""
+"""Flag providers by name: a flag block's ``provider`` → settings record and factory.
+
+Every settings record has ``.flag`` (the :class:`FlagRef` it names); tokens are read from the
+environment when the provider is built.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
-
-from gate.errors import ConfigError
-from gate.providers.flags.interface import FlagProvider, FlagRef
-
-PROVIDERS = ("unleash", "launchdarkly", "flagd", "webhook")
-
-
-def flag_ref(settings: Mapping[str, Any]) -> FlagRef:
-    return FlagRef(
-        provider=settings["provider"],
-        feature=settings["feature"],
-        environment=settings.get("environment", "production"),
-        project=settings.get("project", "default"),
-    )
+from gate.providers.flags.interface import FlagProvider
+from gate.providers.flags.settings import (
+    FlagdSettings,
+    LaunchDarklySettings,
+    UnleashSettings,
+    WebhookFlagSettings,
+)
+from gate.providers.registry import Backend, BuildContext
+from gate.secrets import reveal
 
 
-def _token(settings: Mapping[str, Any], where: str) -> str:
-    var = settings.get("tokenEnv")
-    if not var:
-        raise ConfigError(f"the {settings['provider']} provider needs tokenEnv", field=where)
-    value = os.environ.get(var, "")
-    if not value:
-        raise ConfigError(f"environment variable {var} is not set", field=f"{where}.tokenEnv")
-    return value
+def _unleash(s: UnleashSettings, context: BuildContext) -> FlagProvider:
+    from gate.providers.flags.unleash import UnleashProvider
+
+    return UnleashProvider(url=s.url, token=reveal(s.token))
 
 
-def build_flag_provider(settings: Mapping[str, Any], where: str = "flags") -> FlagProvider:
-    kind = settings["provider"]
-    if kind == "unleash":
-        from gate.providers.flags.unleash import UnleashProvider
+def _launchdarkly(s: LaunchDarklySettings, context: BuildContext) -> FlagProvider:
+    from gate.providers.flags.launchdarkly import LaunchDarklyProvider
 
-        if "url" not in settings:
-            raise ConfigError("the unleash provider needs url", field=where)
-        return UnleashProvider(url=settings["url"], token=_token(settings, where))
-    if kind == "launchdarkly":
-        from gate.providers.flags.launchdarkly import DEFAULT_URL, LaunchDarklyProvider
+    return LaunchDarklyProvider(token=reveal(s.token), url=s.url)
 
-        return LaunchDarklyProvider(
-            token=_token(settings, where), url=settings.get("url", DEFAULT_URL)
-        )
-    if kind == "flagd":
-        from gate.providers.flags.flagd import FlagdProvider
 
-        if "path" not in settings:
-            raise ConfigError("the flagd provider needs path (the flag file)", field=where)
-        return FlagdProvider(path=settings["path"])
-    if kind == "webhook":
-        from gate.providers.flags.webhook import WebhookFlagProvider
+def _flagd(s: FlagdSettings, context: BuildContext) -> FlagProvider:
+    from gate.providers.flags.flagd import FlagdProvider
 
-        if "url" not in settings:
-            raise ConfigError("the webhook provider needs url", field=where)
-        headers = (
-            {"Authorization": f"Bearer {_token(settings, where)}"}
-            if settings.get("tokenEnv")
-            else {}
-        )
-        return WebhookFlagProvider(url=settings["url"], headers=headers)
-    raise ConfigError(
-        f"unknown flag provider {kind!r}; one of: {', '.join(PROVIDERS)}", field=f"{where}.provider"
-    )
+    return FlagdProvider(path=s.path)
+
+
+def _webhook(s: WebhookFlagSettings, context: BuildContext) -> FlagProvider:
+    from gate.providers.flags.webhook import WebhookFlagProvider
+
+    headers = {} if s.token is None else {"Authorization": f"Bearer {reveal(s.token)}"}
+    return WebhookFlagProvider(url=s.url, headers=headers)
+
+
+PROVIDERS: dict[str, Backend[FlagProvider]] = {
+    "unleash": Backend(UnleashSettings, _unleash),
+    "launchdarkly": Backend(LaunchDarklySettings, _launchdarkly),
+    "flagd": Backend(FlagdSettings, _flagd),
+    "webhook": Backend(WebhookFlagSettings, _webhook),
+}

@@ -1,4 +1,8 @@
-"""Unleash, through its Admin API (a token with admin rights, from an environment variable)."""
+"""Unleash, through its Admin API (a token with admin rights, from an environment variable).
+
+``POST /api/admin/projects/{project}/features/{feature}/environments/{env}/on|off`` switches,
+``GET /api/admin/projects/{project}/features/{feature}`` reads ``environments[].enabled``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,9 @@ from urllib.parse import quote
 
 import httpx
 
-from gate.errors import ProviderRejected, ProviderUnavailable
-from gate.providers import http_retry
+from gate.errors import ProviderRejected
 from gate.providers.flags.interface import FlagRef
+from gate.providers.http import HttpClient
 
 _NAME = "unleash"
 
@@ -27,54 +31,45 @@ class UnleashProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self._where = http_retry.redact_url(self.url)
-        self._backoff = http_retry.Backoff(retries=retries, initial=0.2, maximum=2.0)
-        self._client = httpx.Client(
+        self._http = HttpClient(
+            _NAME,
             base_url=self.url,
-            timeout=timeout,
-            verify=True,
             headers={"Authorization": token, "Accept": "application/json"},
+            timeout=timeout,
+            retries=retries,
+            backoff_initial=0.2,
+            backoff_max=2.0,
             transport=transport,
-            follow_redirects=False,
         )
 
-    def _feature_path(self, flag: FlagRef) -> str:
+    @staticmethod
+    def _feature_path(flag: FlagRef) -> str:
         return (
             f"/api/admin/projects/{quote(flag.project, safe='')}/features/"
             f"{quote(flag.feature, safe='')}"
         )
 
-    def _send(self, method: str, path: str) -> httpx.Response:
-        try:
-            response = http_retry.send(lambda: self._client.request(method, path), self._backoff)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{self._where}: {http_retry.describe_transport_error(exc)}", provider=_NAME
-            ) from exc
-        if response.status_code >= 500 or response.status_code == 429:
-            raise ProviderUnavailable(
-                f"{self._where}{path}: HTTP {response.status_code}", provider=_NAME
-            )
-        if response.status_code in (401, 403):
-            raise ProviderRejected(
-                f"{self._where}: the token was refused (HTTP {response.status_code})",
-                provider=_NAME,
-            )
-        return response
-
     def _feature(self, flag: FlagRef) -> dict[str, Any] | None:
-        response = self._send("GET", self._feature_path(flag))
-        if response.status_code == 404:
+        reply = self._http.request("GET", self._feature_path(flag), accept=(404,))
+        if reply.status == 404:
             return None
-        if response.status_code != 200:
-            raise ProviderRejected(
-                f"reading {flag.feature}: HTTP {response.status_code}", provider=_NAME
-            )
-        data: dict[str, Any] = response.json()
-        return data
+        return reply.json_object()
 
     def exists(self, flag: FlagRef) -> bool:
-        return self._feature(flag) is not None
+        feature = self._feature(flag)
+        return feature is not None and self._environment(feature, flag) is not None
+
+    @staticmethod
+    def _environment(feature: dict[str, Any], flag: FlagRef) -> dict[str, Any] | None:
+        environments = feature.get("environments")
+        if not isinstance(environments, list):
+            raise ProviderRejected(
+                f"feature {flag.feature!r}: the answer has no environments list", provider=_NAME
+            )
+        for env in environments:
+            if isinstance(env, dict) and env.get("name") == flag.environment:
+                return env
+        return None
 
     def is_enabled(self, flag: FlagRef) -> bool:
         feature = self._feature(flag)
@@ -82,30 +77,38 @@ class UnleashProvider:
             raise ProviderRejected(
                 f"feature {flag.feature!r} not found in project {flag.project!r}", provider=_NAME
             )
-        for env in feature.get("environments", []):
-            if env.get("name") == flag.environment:
-                return bool(env.get("enabled"))
-        raise ProviderRejected(
-            f"feature {flag.feature!r} has no environment {flag.environment!r}", provider=_NAME
-        )
+        env = self._environment(feature, flag)
+        if env is None:
+            raise ProviderRejected(
+                f"feature {flag.feature!r} has no environment {flag.environment!r}",
+                provider=_NAME,
+            )
+        enabled = env.get("enabled")
+        if not isinstance(enabled, bool):
+            raise ProviderRejected(
+                f"feature {flag.feature!r}: 'enabled' is {enabled!r:.30}, not true or false",
+                provider=_NAME,
+            )
+        return enabled
 
     def set_enabled(self, flag: FlagRef, enabled: bool) -> None:
         path = (
             f"{self._feature_path(flag)}/environments/{quote(flag.environment, safe='')}/"
             f"{'on' if enabled else 'off'}"
         )
-        response = self._send("POST", path)
-        if response.status_code == 404:
+        reply = self._http.request("POST", path, accept=(404,))
+        if reply.status == 404:
             raise ProviderRejected(
                 f"feature {flag.feature!r} or environment "
                 f"{flag.environment!r} not found in project {flag.project!r}",
                 provider=_NAME,
             )
-        if response.status_code not in (200, 202, 204):
-            raise ProviderRejected(
-                f"turning {flag.feature} {'on' if enabled else 'off'}: HTTP {response.status_code}",
-                provider=_NAME,
-            )
+
+    def can_write(self, flag: FlagRef) -> None:
+        """Read-only probe before a rollout: the flag and its environment exist and the token
+        may read them. (Unleash has no dry-run write; a token that can read the admin API of
+        a project is an admin token.)"""
+        self.is_enabled(flag)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

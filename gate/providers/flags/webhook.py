@@ -6,9 +6,9 @@ from collections.abc import Mapping
 
 import httpx
 
-from gate.errors import ProviderRejected, ProviderUnavailable
-from gate.providers import http_retry
+from gate.errors import ProviderRejected
 from gate.providers.flags.interface import FlagRef
+from gate.providers.http import HttpClient
 
 _NAME = "webhook"
 
@@ -25,54 +25,40 @@ class WebhookFlagProvider:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url
-        self._where = http_retry.redact_url(url)
-        self._backoff = http_retry.Backoff(retries=3, initial=0.2, maximum=2.0)
-        self._client = httpx.Client(
+        self._http = HttpClient(
+            _NAME,
+            headers=headers,
             timeout=timeout,
-            verify=True,
-            headers=dict(headers or {}),
+            retries=3,
+            backoff_initial=0.2,
+            backoff_max=2.0,
             transport=transport,
-            follow_redirects=False,
         )
 
-    def _send(self, method: str, flag: FlagRef, enabled: bool | None = None) -> httpx.Response:
-        params = {"feature": flag.feature, "environment": flag.environment, "project": flag.project}
-        try:
-            response = http_retry.send(
-                lambda: self._client.request(
-                    method,
-                    self.url,
-                    params=params if enabled is None else None,
-                    json=None if enabled is None else {**params, "enabled": enabled},
-                ),
-                self._backoff,
-            )
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{self._where}: {http_retry.describe_transport_error(exc)}", provider=_NAME
-            ) from exc
-        if response.status_code >= 500:
-            raise ProviderUnavailable(f"{self._where}: HTTP {response.status_code}", provider=_NAME)
-        return response
+    @staticmethod
+    def _params(flag: FlagRef) -> dict[str, str]:
+        return {"feature": flag.feature, "environment": flag.environment, "project": flag.project}
 
     def exists(self, flag: FlagRef) -> bool:
-        return self._send("GET", flag).status_code == 200
+        reply = self._http.request("GET", self.url, params=self._params(flag), accept=(404,))
+        return reply.status != 404
 
     def is_enabled(self, flag: FlagRef) -> bool:
-        response = self._send("GET", flag)
-        if response.status_code != 200:
-            raise ProviderRejected(f"{flag.feature}: HTTP {response.status_code}", provider=_NAME)
-        try:
-            return bool(response.json()["enabled"])
-        except (ValueError, KeyError, TypeError):
+        reply = self._http.request("GET", self.url, params=self._params(flag))
+        value = reply.json_object().get("enabled")
+        if not isinstance(value, bool):
             raise ProviderRejected(
-                f'{flag.feature}: expected {{"enabled": true|false}}', provider=_NAME
-            ) from None
+                f'{flag.feature}: expected {{"enabled": true|false}}, got {value!r:.30}',
+                provider=_NAME,
+            )
+        return value
 
     def set_enabled(self, flag: FlagRef, enabled: bool) -> None:
-        response = self._send("POST", flag, enabled)
-        if not 200 <= response.status_code < 300:
-            raise ProviderRejected(f"{flag.feature}: HTTP {response.status_code}", provider=_NAME)
+        self._http.request("POST", self.url, json_body={**self._params(flag), "enabled": enabled})
+
+    def can_write(self, flag: FlagRef) -> None:
+        """Read-only probe before a rollout: the flag can be read."""
+        self.is_enabled(flag)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

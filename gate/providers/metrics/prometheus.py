@@ -2,63 +2,79 @@
 
 Errors map into gate's tree: ``bad_data`` (400) and ``execution`` (422) answers become
 :class:`~gate.errors.ProviderRejected` carrying Prometheus's own message; timeouts, refused
-connections and 5xx answers are retried with exponential backoff (honouring ``Retry-After`` on
-429/503) and become :class:`~gate.errors.ProviderUnavailable` when retries run out.
+connections, 429 and 5xx answers are retried within the deadline (honouring ``Retry-After``)
+and become :class:`~gate.errors.ProviderUnavailable` when it passes. An answer that is not the
+shape Prometheus documents — not JSON, a sample that is not ``[time, "value"]``, a series that
+is not an object — is :class:`~gate.errors.ProviderRejected`: a failed measurement, never a
+crash and never a value.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import ssl
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 import httpx
 
-from gate.errors import ProviderRejected, ProviderUnavailable
-from gate.providers import http_retry
-from gate.providers.http_retry import Backoff
+from gate.errors import ProviderRejected
+from gate.providers.http import HttpClient, redact_url
 from gate.providers.metrics.interface import QueryResult, Sample
 
 _NAME = "prometheus"
+_SPECIAL = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
 
 
 def parse_value(raw: object) -> float:
     """A sample value as Prometheus writes it (a string: ``"1.5"``, ``"NaN"``, ``"+Inf"``)."""
-    if isinstance(raw, str):
+    if isinstance(raw, str) and len(raw) <= 64:
         text = raw.strip()
-        special = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
-        if text.lower() in special:
-            return special[text.lower()]
+        if text.lower() in _SPECIAL:
+            return _SPECIAL[text.lower()]
         try:
             return float(text)
         except ValueError:
             pass
     elif isinstance(raw, int | float) and not isinstance(raw, bool):
-        return float(raw)
-    raise ProviderRejected(f"unexpected sample value {raw!r}", provider=_NAME)
+        try:
+            return float(raw)
+        except OverflowError:
+            pass
+    raise ProviderRejected(f"unexpected sample value {raw!r:.60}", provider=_NAME)
 
 
 def _labels(raw: object) -> dict[str, str]:
-    if not isinstance(raw, dict):
+    if raw is None:
         return {}
+    if not isinstance(raw, dict):
+        raise ProviderRejected(f"unexpected series labels {raw!r:.60}", provider=_NAME)
     return {str(k): str(v) for k, v in raw.items()}
 
 
 def _pair(raw: object) -> tuple[float, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 2:
-        raise ProviderRejected(f"unexpected sample {raw!r}", provider=_NAME)
-    return float(raw[0]), parse_value(raw[1])
+        raise ProviderRejected(f"unexpected sample {raw!r:.60}", provider=_NAME)
+    stamp = raw[0]
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        raise ProviderRejected(f"unexpected sample time {stamp!r:.60}", provider=_NAME)
+    return float(stamp), parse_value(raw[1])
+
+
+def _series(result: object) -> list[dict[str, Any]]:
+    if result is None:
+        return []
+    if not isinstance(result, list) or not all(isinstance(item, dict) for item in result):
+        raise ProviderRejected(f"unexpected result {result!r:.60}", provider=_NAME)
+    return result
 
 
 class PrometheusProvider:
     """A :class:`~gate.providers.metrics.interface.MetricsProvider` for Prometheus's API.
 
-    ``headers`` are sent with every request (already resolved; see
-    :func:`gate.providers.http_retry.headers_from_env` to take them from environment variables)
-    and never appear in messages. TLS certificates are always verified; ``ca_file`` adds a CA.
+    ``headers`` are sent with every request (already resolved, see
+    :func:`gate.secrets.reveal`) and never appear in messages. ``timeout`` is each query's
+    total deadline, retries included. TLS certificates are always verified.
     """
 
     name = _NAME
@@ -76,22 +92,20 @@ class PrometheusProvider:
         ca_file: str | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        if retries < 0:
-            raise ValueError("retries must be >= 0")
         self.url = url.rstrip("/")
-        self._where = http_retry.redact_url(self.url)
-        self._backoff = Backoff(retries=retries, initial=backoff_initial, maximum=backoff_max)
-        self._sleep = sleep
-        verify: ssl.SSLContext | bool = True
-        if ca_file is not None:
-            verify = ssl.create_default_context(cafile=ca_file)
-        self._client = httpx.Client(
+        self._where = redact_url(self.url)
+        extra = {} if sleep is None else {"sleep": sleep}
+        self._http = HttpClient(
+            _NAME,
             base_url=self.url,
-            timeout=httpx.Timeout(timeout),
-            headers=dict(headers or {}),
+            headers=headers,
+            timeout=timeout,
+            retries=retries,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
             transport=transport,
-            verify=verify,
-            follow_redirects=False,
+            ca_file=ca_file,
+            **extra,  # type: ignore[arg-type]
         )
 
     def __repr__(self) -> str:
@@ -108,9 +122,7 @@ class PrometheusProvider:
         result = data.get("result")
         if result_type == "vector":
             samples = []
-            for item in result if isinstance(result, list) else []:
-                if not isinstance(item, dict):
-                    raise ProviderRejected(f"unexpected series {item!r}", provider=_NAME)
+            for item in _series(result):
                 _, value = _pair(item.get("value"))
                 samples.append(Sample(labels=_labels(item.get("metric")), value=value))
             return QueryResult(query=query, samples=tuple(samples))
@@ -124,13 +136,13 @@ class PrometheusProvider:
                 provider=_NAME,
             )
         raise ProviderRejected(
-            f"the query returns a {result_type!s} where a number was expected", provider=_NAME
+            f"the query returns a {result_type!s:.40} where a number was expected", provider=_NAME
         )
 
     def query_range(
         self, query: str, start: datetime, end: datetime, step_seconds: float
     ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
-        if step_seconds <= 0:
+        if not step_seconds > 0:
             raise ValueError("step_seconds must be positive")
         form = {
             "query": query,
@@ -141,21 +153,20 @@ class PrometheusProvider:
         data = self._post("/api/v1/query_range", form)
         if data.get("resultType") != "matrix":
             raise ProviderRejected(
-                f"range query returned {data.get('resultType')!s}, expected matrix",
+                f"range query returned {data.get('resultType')!s:.40}, expected matrix",
                 provider=_NAME,
             )
         series: list[tuple[dict[str, str], list[tuple[float, float]]]] = []
-        result = data.get("result")
-        for item in result if isinstance(result, list) else []:
-            if not isinstance(item, dict):
-                raise ProviderRejected(f"unexpected series {item!r}", provider=_NAME)
+        for item in _series(data.get("result")):
             values = item.get("values")
-            points = [_pair(v) for v in values] if isinstance(values, list) else []
+            if values is not None and not isinstance(values, list):
+                raise ProviderRejected(f"unexpected values {values!r:.60}", provider=_NAME)
+            points = [_pair(v) for v in values or []]
             series.append((_labels(item.get("metric")), points))
         return series
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def __enter__(self) -> PrometheusProvider:
         return self
@@ -166,67 +177,21 @@ class PrometheusProvider:
     # -- the exchange -------------------------------------------------------------------------
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
-        where = f"{self._where}{path}"
-        try:
-            kwargs = {} if self._sleep is None else {"sleep": self._sleep}
-            response = http_retry.send(
-                lambda: self._client.post(path, data=form), self._backoff, **kwargs
-            )
-        except httpx.UnsupportedProtocol as exc:
-            raise ProviderRejected(f"{where}: {exc}", provider=_NAME) from exc
-        except httpx.HTTPError as exc:
-            attempts = self._backoff.retries + 1
-            raise ProviderUnavailable(
-                f"{where}: {http_retry.describe_transport_error(exc)} "
-                f"(after {attempts} attempt{'s' if attempts != 1 else ''})",
-                provider=_NAME,
-            ) from exc
-        return self._judge(response, where)
-
-    def _judge(self, response: httpx.Response, where: str) -> dict[str, Any]:
-        status = response.status_code
-        body: Any = None
-        try:
-            body = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            body = None
-        error_text = ""
-        if isinstance(body, dict) and body.get("status") == "error":
-            kind = body.get("errorType", "error")
-            error_text = f"{kind}: {body.get('error', '')}".strip()
-
-        if status in http_retry.RETRYABLE_STATUS:
-            attempts = self._backoff.retries + 1
-            detail = error_text or _snippet(response)
-            raise ProviderUnavailable(
-                f"{where}: HTTP {status}{': ' + detail if detail else ''} "
-                f"(after {attempts} attempt{'s' if attempts != 1 else ''})",
-                provider=_NAME,
-            )
-        if status >= 400 or error_text:
-            detail = error_text or _snippet(response)
+        reply = self._http.request("POST", path, form=form, accept=(400, 422))
+        body = reply.json()
+        if reply.status in (400, 422):
+            detail = ""
+            if isinstance(body, dict) and body.get("status") == "error":
+                detail = f"{body.get('errorType', 'error')}: {body.get('error', '')}"
             raise ProviderRejected(
-                f"{where}: HTTP {status}{': ' + detail if detail else ''}", provider=_NAME
-            )
-        if status >= 300:
-            raise ProviderRejected(
-                f"{where}: HTTP {status} redirect; point the url at the Prometheus API itself",
+                f"{reply.where}: HTTP {reply.status}: {str(detail)[:300]}".rstrip(": "),
                 provider=_NAME,
             )
         if not isinstance(body, dict) or body.get("status") != "success":
             raise ProviderRejected(
-                f"{where}: the answer is not a Prometheus API response", provider=_NAME
+                f"{reply.where}: the answer is not a Prometheus API response", provider=_NAME
             )
         data = body.get("data")
         if not isinstance(data, dict):
-            raise ProviderRejected(f"{where}: the answer has no data", provider=_NAME)
+            raise ProviderRejected(f"{reply.where}: the answer has no data", provider=_NAME)
         return data
-
-
-def _snippet(response: httpx.Response, limit: int = 200) -> str:
-    try:
-        text = response.text
-    except (UnicodeDecodeError, httpx.ResponseNotRead):
-        return ""
-    text = " ".join(text.split())
-    return text[:limit] + ("…" if len(text) > limit else "")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import httpx
 
-from gate.errors import ProviderRejected, ProviderUnavailable
+from gate.providers.http import HttpClient
 from gate.providers.notify.interface import Event, EventKind
-
-EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+from gate.providers.notify.settings import PAGERDUTY_EVENTS_URL as EVENTS_URL
 
 
 class PagerDutyNotifier:
@@ -29,7 +28,7 @@ class PagerDutyNotifier:
         self._key = routing_key
         self._run = run_id
         self._url = url
-        self._client = httpx.Client(timeout=timeout, verify=True, transport=transport)
+        self._http = HttpClient(self.name, timeout=timeout, retries=2, transport=transport)
 
     def dedup_key(self, event: Event) -> str:
         return f"gate/{event.rollout}/{self._run}"
@@ -60,14 +59,7 @@ class PagerDutyNotifier:
             }
         else:
             return
-        try:
-            response = self._client.post(self._url, json=body)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(type(exc).__name__, provider="pagerduty") from exc
-        if response.status_code != 202:
-            raise ProviderRejected(
-                f"HTTP {response.status_code}: {response.text[:200]}", provider="pagerduty"
-            )
+        self._http.request("POST", self._url, json_body=body)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

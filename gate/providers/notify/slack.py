@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from gate.errors import ProviderRejected, ProviderUnavailable
+from gate.providers.http import HttpClient
 from gate.providers.notify.interface import Event, EventKind
 
 ICON = {
@@ -28,7 +28,7 @@ class SlackNotifier:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._url = webhook_url
-        self._client = httpx.Client(timeout=timeout, verify=True, transport=transport)
+        self._http = HttpClient(self.name, timeout=timeout, retries=2, transport=transport)
 
     def send(self, event: Event) -> None:
         text = (
@@ -36,14 +36,7 @@ class SlackNotifier:
         )
         if event.kind is EventKind.ROLLBACK_FAILED:
             text = "<!channel> " + text
-        try:
-            response = self._client.post(self._url, json={"text": text})
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(f"{type(exc).__name__}", provider="slack") from exc
-        if response.status_code != 200:
-            raise ProviderRejected(
-                f"HTTP {response.status_code}: {response.text[:100]}", provider="slack"
-            )
+        self._http.request("POST", self._url, json_body={"text": text})
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

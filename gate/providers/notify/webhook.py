@@ -11,7 +11,7 @@ import time
 
 import httpx
 
-from gate.errors import ProviderRejected, ProviderUnavailable
+from gate.providers.http import HttpClient
 from gate.providers.notify.interface import Event
 
 
@@ -33,7 +33,7 @@ class WebhookNotifier:
     ) -> None:
         self._url = url
         self._secret = secret
-        self._client = httpx.Client(timeout=timeout, verify=True, transport=transport)
+        self._http = HttpClient(self.name, timeout=timeout, retries=2, transport=transport)
 
     def send(self, event: Event) -> None:
         body = json.dumps(
@@ -54,12 +54,7 @@ class WebhookNotifier:
             "X-Gate-Timestamp": stamp,
             "X-Gate-Signature": signature(self._secret, stamp, body),
         }
-        try:
-            response = self._client.post(self._url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(type(exc).__name__, provider="webhook") from exc
-        if not 200 <= response.status_code < 300:
-            raise ProviderRejected(f"HTTP {response.status_code}", provider="webhook")
+        self._http.request("POST", self._url, content=body, headers=headers)
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()

@@ -18,32 +18,16 @@ prints the canary's current percent on stdout. Examples::
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Mapping, Sequence
 
-from gate.errors import ConfigError, ProviderRejected, ProviderUnavailable
+from gate import process
+from gate.errors import ProviderRejected, ProviderUnavailable
+from gate.providers.traffic.settings import _PLACEHOLDER, PLACEHOLDERS
+from gate.secrets import redact
 
 _NAME = "command"
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-PLACEHOLDERS = ("weight", "stable_weight", "service")
-_INTEGER = re.compile(r"^\s*(-?\d+)\s*%?\s*$")
-_TAIL = 500
-
-
-def check_template(argv: Sequence[str], field: str) -> None:
-    """Raise ConfigError when ``argv`` is empty or names an unknown placeholder."""
-    if not argv or not all(isinstance(a, str) for a in argv):
-        raise ConfigError("needs a non-empty list of strings (program and arguments)", field=field)
-    for i, arg in enumerate(argv):
-        for name in _PLACEHOLDER.findall(arg):
-            if name not in PLACEHOLDERS:
-                raise ConfigError(
-                    f"unknown placeholder {{{{ {name} }}}}; use one of "
-                    + ", ".join(f"{{{{ {p} }}}}" for p in PLACEHOLDERS),
-                    field=f"{field}[{i}]",
-                )
+_INTEGER = re.compile(r"\s*(-?\d{1,4})\s*%?\s*")
 
 
 def render(argv: Sequence[str], values: Mapping[str, str]) -> list[str]:
@@ -51,11 +35,14 @@ def render(argv: Sequence[str], values: Mapping[str, str]) -> list[str]:
     return [_PLACEHOLDER.sub(lambda m: values[m.group(1)], arg) for arg in argv]
 
 
-def _tail(text: str) -> str:
-    text = text.strip()
-    if len(text) > _TAIL:
-        text = "…" + text[-_TAIL:]
-    return " | ".join(line for line in text.splitlines() if line.strip())
+def _check(argv: Sequence[str]) -> tuple[str, ...]:
+    if not argv or not all(isinstance(a, str) for a in argv):
+        raise ValueError("a command needs a non-empty list of strings")
+    for arg in argv:
+        for name in _PLACEHOLDER.findall(arg):
+            if name not in PLACEHOLDERS:
+                raise ValueError(f"unknown placeholder {{{{ {name} }}}}")
+    return tuple(argv)
 
 
 class CommandRouter:
@@ -73,14 +60,11 @@ class CommandRouter:
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
     ) -> None:
-        check_template(set_argv, "traffic.set")
-        if get_argv is not None:
-            check_template(get_argv, "traffic.get")
-        self.set_argv = tuple(set_argv)
-        self.get_argv = tuple(get_argv) if get_argv is not None else None
+        self.set_argv = _check(set_argv)
+        self.get_argv = _check(get_argv) if get_argv is not None else None
         self.service = service
         self.timeout = timeout
-        self._env = None if env is None else {**os.environ, **env}
+        self._env = dict(env or {})
         self._cwd = cwd
 
     def describe(self) -> str:
@@ -98,10 +82,11 @@ class CommandRouter:
         if self.get_argv is None:
             return None
         out = self._run(self.get_argv, None)
-        match = _INTEGER.match(out)
+        match = _INTEGER.fullmatch(out)
         if match is None:
             raise ProviderRejected(
-                f"{self.get_argv[0]}: read-back printed {_tail(out)[:80]!r}, expected an integer",
+                f"{self.get_argv[0]}: read-back printed {process.one_line_tail(out, 80)!r}, "
+                "expected an integer",
                 provider=_NAME,
             )
         value = int(match.group(1))
@@ -124,28 +109,15 @@ class CommandRouter:
         argv = render(template, values)
         program = argv[0]
         try:
-            done = subprocess.run(  # noqa: S603 - argv from the spec, never a shell
-                argv,
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                env=self._env,
-                cwd=self._cwd,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-        except FileNotFoundError as exc:
-            raise ProviderRejected(f"{program}: program not found", provider=_NAME) from exc
-        except PermissionError as exc:
-            raise ProviderRejected(f"{program}: not executable", provider=_NAME) from exc
-        except subprocess.TimeoutExpired as exc:
+            done = process.run(argv, timeout=self.timeout, env=self._env, cwd=self._cwd)
+        except process.ProgramNotFound as exc:
+            raise ProviderRejected(str(exc), provider=_NAME) from None
+        if done.timed_out:
             raise ProviderUnavailable(
                 f"{program}: no answer within {self.timeout:g}s (killed)", provider=_NAME
-            ) from exc
-        except OSError as exc:
-            raise ProviderUnavailable(f"{program}: {exc.strerror or exc}", provider=_NAME) from exc
-        if done.returncode != 0:
-            detail = _tail(done.stderr) or _tail(done.stdout) or "no output"
+            )
+        if not done.ok:
+            detail = redact(done.tail()) or "no output"
             raise ProviderRejected(
                 f"{program} exited with {done.returncode}: {detail}", provider=_NAME
             )

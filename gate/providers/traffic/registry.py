@@ -1,81 +1,73 @@
-"""Traffic routers by name: the rollout spec's ``traffic.provider`` → a TrafficRouter.
+"""Traffic routers by name: ``spec.traffic.provider`` → settings record and factory.
 
-Each backend module is imported only when it is used.
+Each backend module is imported only when a router is built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from gate.errors import ConfigError
+from gate.providers.registry import Backend, BuildContext
 from gate.providers.traffic.interface import TrafficRouter
+from gate.providers.traffic.settings import (
+    CommandSettings,
+    DryRunSettings,
+    HAProxySettings,
+    WebhookSettings,
+)
+from gate.secrets import reveal
 
 
-def _seconds(settings: Mapping[str, Any], default: float) -> float:
-    from gate.rollout.spec import seconds
-
-    return seconds(settings["timeout"]) if "timeout" in settings else default
-
-
-def _haproxy(s: Mapping[str, Any], service: str) -> TrafficRouter:
+def _haproxy(s: HAProxySettings, context: BuildContext) -> TrafficRouter:
     from gate.providers.traffic.haproxy import HAProxyRouter
 
+    address = None if s.address is None else f"[{s.address[0]}]:{s.address[1]}"
     return HAProxyRouter(
-        socket=s.get("socket"),
-        address=s.get("address"),
-        backend=s["backend"],
-        stable=s["stable"],
-        canary=s["canary"],
-        timeout=_seconds(s, 5.0),
+        socket=s.socket,
+        address=address,
+        backend=s.backend,
+        stable=s.stable,
+        canary=s.canary,
+        timeout=s.timeout,
     )
 
 
-def _command(s: Mapping[str, Any], service: str) -> TrafficRouter:
+def _command(s: CommandSettings, context: BuildContext) -> TrafficRouter:
     from gate.providers.traffic.command import CommandRouter
 
     return CommandRouter(
-        set_argv=s["set"], get_argv=s.get("get"), service=service, timeout=_seconds(s, 60.0)
+        set_argv=s.set_argv, get_argv=s.get_argv, service=context.service, timeout=s.timeout
     )
 
 
-def _webhook(s: Mapping[str, Any], service: str) -> TrafficRouter:
-    from gate.providers.http_retry import headers_from_env
+def _webhook(s: WebhookSettings, context: BuildContext) -> TrafficRouter:
     from gate.providers.traffic.webhook import WebhookRouter
 
     return WebhookRouter(
-        url=s["url"],
-        service=service,
-        read_url=s.get("readUrl"),
-        read_pointer=s.get("readPointer", "/weight"),
-        headers=headers_from_env(s.get("headersEnv"), field="traffic.headersEnv"),
-        timeout=_seconds(s, 10.0),
+        url=s.url,
+        service=context.service,
+        read_url=s.read_url,
+        read_pointer=s.read_pointer,
+        headers={header: reveal(ref) for header, ref in s.headers},
+        timeout=s.timeout,
     )
 
 
-def _dryrun(s: Mapping[str, Any], service: str) -> TrafficRouter:
+def _dryrun(s: DryRunSettings, context: BuildContext) -> TrafficRouter:
     from gate.providers.traffic.dryrun import DryRunRouter
 
     return DryRunRouter()
 
 
-ROUTERS: dict[str, Callable[[Mapping[str, Any], str], TrafficRouter]] = {
-    "haproxy": _haproxy,
-    "command": _command,
-    "webhook": _webhook,
-    "dryrun": _dryrun,
+ROUTERS: dict[str, Backend[TrafficRouter]] = {
+    "haproxy": Backend(HAProxySettings, _haproxy),
+    "command": Backend(CommandSettings, _command),
+    "webhook": Backend(WebhookSettings, _webhook),
+    "dryrun": Backend(DryRunSettings, _dryrun),
 }
 
 
-def build_router(provider: str, settings: Mapping[str, Any], service: str) -> TrafficRouter:
-    try:
-        factory = ROUTERS[provider]
-    except KeyError:
-        raise ConfigError(
-            f"unknown traffic provider {provider!r}; one of: {', '.join(ROUTERS)}",
-            field="spec.traffic.provider",
-        ) from None
-    try:
-        return factory(settings, service)
-    except ValueError as exc:
-        raise ConfigError(str(exc), field="spec.traffic") from None
+def dry_run_router() -> Any:
+    from gate.providers.traffic.dryrun import DryRunRouter
+
+    return DryRunRouter()

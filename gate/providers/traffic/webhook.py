@@ -1,35 +1,25 @@
 """A router behind an HTTP endpoint: POST ``{"weight", "stable_weight", "service"}``.
 
 A 2xx answer means the change was applied. Timeouts, refused connections, 5xx and 429 are
-retried with backoff; other answers are refused outright. An optional read-back URL is read
-with GET and the canary's percent taken from its JSON at an RFC 6901 pointer.
+retried within the deadline; other answers are refused outright. An optional read-back URL is
+read with GET and the canary's percent taken from its JSON at an RFC 6901 pointer.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
-from gate.errors import ConfigError, ProviderRejected, ProviderUnavailable
-from gate.providers import http_retry
-from gate.providers.http_retry import Backoff
+from gate.errors import ProviderRejected
+from gate.providers.http import HttpClient, redact_url
+from gate.providers.traffic.settings import parse_pointer
 
 _NAME = "webhook"
 
 
-def parse_pointer(pointer: str) -> tuple[str, ...]:
-    """Split an RFC 6901 JSON pointer (``""`` is the whole document)."""
-    if pointer == "":
-        return ()
-    if not pointer.startswith("/"):
-        raise ConfigError(f"JSON pointer {pointer!r} must start with '/'", field="readPointer")
-    return tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/"))
-
-
-def resolve_pointer(document: Any, parts: tuple[str, ...]) -> Any:
+def resolve_pointer(document: Any, parts: Sequence[str]) -> Any:
     """The value at ``parts`` in ``document``; KeyError when it is absent."""
     node = document
     for part in parts:
@@ -56,7 +46,7 @@ class WebhookRouter:
         service: str = "",
         headers: Mapping[str, str] | None = None,
         read_url: str | None = None,
-        read_pointer: str = "/weight",
+        read_pointer: str | Sequence[str] = "/weight",
         timeout: float = 10.0,
         retries: int = 3,
         backoff_initial: float = 0.5,
@@ -67,23 +57,27 @@ class WebhookRouter:
         self.url = url
         self.read_url = read_url
         self.service = service
-        self._pointer = parse_pointer(read_pointer)
-        self._pointer_text = read_pointer
-        self._backoff = Backoff(retries=retries, initial=backoff_initial, maximum=backoff_max)
-        self._sleep = sleep
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout),
-            headers=dict(headers or {}),
+        self._pointer = (
+            parse_pointer(read_pointer) if isinstance(read_pointer, str) else tuple(read_pointer)
+        )
+        self._pointer_text = "/" + "/".join(self._pointer)
+        extra = {} if sleep is None else {"sleep": sleep}
+        self._http = HttpClient(
+            _NAME,
+            headers=headers,
+            timeout=timeout,
+            retries=retries,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
             transport=transport,
-            verify=True,
-            follow_redirects=False,
+            **extra,  # type: ignore[arg-type]
         )
 
     def describe(self) -> str:
-        return f"webhook {http_retry.redact_url(self.url)}"
+        return f"webhook {redact_url(self.url)}"
 
     def __repr__(self) -> str:
-        return f"WebhookRouter({http_retry.redact_url(self.url)!r})"
+        return f"WebhookRouter({redact_url(self.url)!r})"
 
     def set_canary_weight(self, percent: int) -> None:
         if isinstance(percent, bool) or not 0 <= int(percent) <= 100:
@@ -93,59 +87,29 @@ class WebhookRouter:
             "stable_weight": 100 - int(percent),
             "service": self.service,
         }
-        self._exchange("POST", self.url, body)
+        self._http.request("POST", self.url, json_body=body)
 
     def canary_weight(self) -> int | None:
         if self.read_url is None:
             return None
-        response = self._exchange("GET", self.read_url, None)
-        where = http_retry.redact_url(self.read_url)
+        reply = self._http.request("GET", self.read_url)
         try:
-            value = resolve_pointer(response.json(), self._pointer)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProviderRejected(f"{where}: the answer is not JSON", provider=_NAME) from exc
-        except KeyError as exc:
+            value = resolve_pointer(reply.json(), self._pointer)
+        except KeyError:
             raise ProviderRejected(
-                f"{where}: nothing at JSON pointer {self._pointer_text!r}", provider=_NAME
-            ) from exc
+                f"{reply.where}: nothing at JSON pointer {self._pointer_text!r}", provider=_NAME
+            ) from None
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             raise ProviderRejected(
-                f"{where}: {self._pointer_text} is {value!r}, expected an integer", provider=_NAME
+                f"{reply.where}: {self._pointer_text} is {value!r:.40}, expected an integer",
+                provider=_NAME,
             )
         if not 0 <= int(value) <= 100:
             raise ProviderRejected(
-                f"{where}: {self._pointer_text} is {value}, not a percentage 0-100",
+                f"{reply.where}: {self._pointer_text} is {value}, not a percentage 0-100",
                 provider=_NAME,
             )
         return int(value)
 
     def close(self) -> None:
-        self._client.close()
-
-    def _exchange(self, method: str, url: str, body: dict[str, Any] | None) -> httpx.Response:
-        where = f"{method} {http_retry.redact_url(url)}"
-        kwargs = {} if self._sleep is None else {"sleep": self._sleep}
-        try:
-            response = http_retry.send(
-                lambda: self._client.request(method, url, json=body), self._backoff, **kwargs
-            )
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise ProviderRejected(f"{where}: {exc}", provider=_NAME) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                f"{where}: {http_retry.describe_transport_error(exc)} "
-                f"(after {self._backoff.retries + 1} attempts)",
-                provider=_NAME,
-            ) from exc
-        status = response.status_code
-        if status in http_retry.RETRYABLE_STATUS:
-            raise ProviderUnavailable(
-                f"{where}: HTTP {status} (after {self._backoff.retries + 1} attempts)",
-                provider=_NAME,
-            )
-        if not 200 <= status < 300:
-            text = " ".join(response.text.split())[:200]
-            raise ProviderRejected(
-                f"{where}: HTTP {status}{': ' + text if text else ''}", provider=_NAME
-            )
-        return response
+        self._http.close()

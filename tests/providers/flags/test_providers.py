@@ -14,9 +14,9 @@ import respx
 from gate.errors import ConfigError, ProviderRejected, ProviderUnavailable
 from gate.providers.flags.flagd import FlagdProvider
 from gate.providers.flags.interface import FlagRef
-from gate.providers.flags.killswitch import kill_switches_for, switch
+from gate.providers.flags.killswitch import build_flags, switch
 from gate.providers.flags.launchdarkly import LaunchDarklyProvider
-from gate.providers.flags.registry import build_flag_provider
+from tests.providers.blocks import flags as flag_blocks
 
 LD = "https://app.launchdarkly.com"
 FLAG = FlagRef(
@@ -178,6 +178,9 @@ class FakeFlags:
     def exists(self, flag: FlagRef) -> bool:
         return True
 
+    def can_write(self, flag: FlagRef) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -198,7 +201,10 @@ def test_missing_token_is_bad_input_before_anything_moves(monkeypatch: pytest.Mo
         "feature": "x",
         "tokenEnv": "UNLEASH_TOKEN",
     }
-    with pytest.raises(ConfigError, match="environment variable UNLEASH_TOKEN is not set"):
-        kill_switches_for([config])
-    with pytest.raises(ConfigError, match="needs path"):
-        build_flag_provider({"provider": "flagd", "feature": "x"})
+    with pytest.raises(
+        ConfigError,
+        match=r"^spec.yaml: items\[0\].tokenEnv: environment variable UNLEASH_TOKEN is not set$",
+    ):
+        build_flags(flag_blocks(config))
+    with pytest.raises(ConfigError, match=r"items\[0\].path: required field is missing"):
+        flag_blocks({"provider": "flagd", "feature": "x"})

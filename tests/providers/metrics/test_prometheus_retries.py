@@ -136,7 +136,7 @@ def test_other_answers_are_rejected_without_retry(code: int, body: object, messa
 
 def test_non_json_body_is_rejected() -> None:
     provider, _, _ = _provider([lambda _r: httpx.Response(200, text="<html>login</html>")])
-    with pytest.raises(ProviderRejected, match="not a Prometheus API response"):
+    with pytest.raises(ProviderRejected, match="the answer is not JSON"):
         provider.query("up")
 
 

@@ -17,7 +17,9 @@ from gate.providers.notify.interface import Event, EventKind
 from gate.providers.notify.pagerduty import EVENTS_URL, PagerDutyNotifier
 from gate.providers.notify.slack import SlackNotifier
 from gate.providers.notify.webhook import WebhookNotifier, signature
+from gate.rollout.events import EventKind as RolloutKind
 from gate.rollout.events import RolloutEvent
+from gate.rollout.notifications import RolloutNotifier
 
 HOOK = "https://hooks.slack.com/services/T000/B000/XXXX"
 
@@ -122,14 +124,13 @@ class Broken:
 
 def test_a_hanging_or_failing_notifier_never_blocks_the_rollout() -> None:
     hanging = Hanging()
-    dispatcher = Dispatcher(
-        [(hanging, None), (Broken(), None)], service="checkout", close_timeout=0.1
-    )
-    dispatcher(RolloutEvent(kind="rolled-back", rollout="checkout", message="rolled back"))
+    dispatcher = Dispatcher([(hanging, None), (Broken(), None)], close_timeout=0.1)
+    notifier = RolloutNotifier(dispatcher, service="checkout")
+    notifier(RolloutEvent(kind=RolloutKind.ROLLED_BACK, rollout="checkout", message="rolled back"))
     assert hanging.started.wait(5)
     assert not hanging.release.is_set()  # the call above returned while the send still hangs
-    dispatcher(RolloutEvent(kind="measured", rollout="checkout", message="not forwarded"))
-    dispatcher.close()
+    notifier(RolloutEvent(kind=RolloutKind.MEASURED, rollout="checkout", message="not forwarded"))
+    notifier.close()
     hanging.release.set()
     assert [(d.notifier, d.ok) for d in dispatcher.deliveries] == [("broken", False)]
-    assert "RuntimeError: boom" in dispatcher.deliveries[0].detail
+    assert dispatcher.deliveries[0].detail == "boom"

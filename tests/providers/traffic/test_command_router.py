@@ -10,6 +10,8 @@ import pytest
 
 from gate.errors import ConfigError, ProviderRejected, ProviderUnavailable
 from gate.providers.traffic.command import CommandRouter
+from gate.providers.traffic.registry import ROUTERS
+from tests.providers.blocks import configured
 
 RECORD = "import json,sys; open(sys.argv[1],'a').write(json.dumps(sys.argv[2:])+'\\n')"
 
@@ -55,7 +57,7 @@ def test_timeout_is_unavailable() -> None:
 
 def test_missing_program_is_rejected() -> None:
     router = CommandRouter(set_argv=["/nonexistent/kubectl", "{{ weight }}"])
-    with pytest.raises(ProviderRejected, match="program not found"):
+    with pytest.raises(ProviderRejected, match="/nonexistent/kubectl: command not found"):
         router.set_canary_weight(5)
 
 
@@ -78,10 +80,30 @@ def test_read_back_garbage_is_rejected(stdout: str) -> None:
         router.canary_weight()
 
 
-def test_unknown_placeholder_is_a_config_error() -> None:
+def test_unknown_placeholder_is_a_config_error_when_the_spec_loads() -> None:
     with pytest.raises(
-        ConfigError, match=r"traffic.set\[1\]: unknown placeholder \{\{ wieght \}\}"
+        ConfigError,
+        match=r"^spec.yaml: items\[0\].set\[1\]: unknown placeholder \{\{ wieght \}\}",
     ):
-        CommandRouter(set_argv=["kubectl", "{{ wieght }}"])
-    with pytest.raises(ConfigError, match="non-empty list"):
-        CommandRouter(set_argv=[])
+        configured(ROUTERS, {"provider": "command", "set": ["kubectl", "{{ wieght }}"]})
+    with pytest.raises(ConfigError, match=r"items\[0\].set: needs at least 1 item"):
+        configured(ROUTERS, {"provider": "command", "set": []})
+
+
+def test_a_killed_command_takes_its_children_with_it(tmp_path: Path) -> None:
+    marker = tmp_path / "child-alive"
+    child = tmp_path / "child.py"
+    child.write_text(f"import time\ntime.sleep(2)\nopen({str(marker)!r}, 'w').close()\n")
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, {str(child)!r}])\n"
+        "time.sleep(30)\n"
+    )
+    router = CommandRouter(set_argv=[sys.executable, str(parent)], timeout=0.5)
+    with pytest.raises(ProviderUnavailable, match="killed"):
+        router.set_canary_weight(5)
+    import time
+
+    time.sleep(2.5)
+    assert not marker.exists()

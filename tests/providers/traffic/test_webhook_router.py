@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from gate.errors import ConfigError, ProviderRejected, ProviderUnavailable
-from gate.providers.http_retry import headers_from_env
+from gate.providers.registry import BuildContext, build
+from gate.providers.traffic.registry import ROUTERS
 from gate.providers.traffic.webhook import WebhookRouter
+from tests.providers.blocks import configured
 
 
 class Router:
@@ -69,14 +71,19 @@ def test_posts_weights_and_reads_back(
 ) -> None:
     url, fake = server
     monkeypatch.setenv("ROUTER_TOKEN", "t0ken")
-    headers = headers_from_env({"X-Api-Key": "ROUTER_TOKEN"}, bearer_token_env="ROUTER_TOKEN")
-    router = WebhookRouter(
-        url=f"{url}/set",
-        service="checkout",
-        headers=headers,
-        read_url=f"{url}/state",
-        read_pointer="/route/canary/weight",
+    monkeypatch.setenv("ROUTER_AUTH", "Bearer t0ken")
+    (block,) = configured(
+        ROUTERS,
+        {
+            "provider": "webhook",
+            "url": f"{url}/set",
+            "readUrl": f"{url}/state",
+            "readPointer": "/route/canary/weight",
+            "headersEnv": {"X-Api-Key": "ROUTER_TOKEN", "Authorization": "ROUTER_AUTH"},
+        },
     )
+    router = build(ROUTERS, block, BuildContext(service="checkout"))
+    assert isinstance(router, WebhookRouter)
     try:
         router.set_canary_weight(25)
         body, sent = fake.posts[-1]
@@ -97,11 +104,13 @@ def test_5xx_retried_4xx_rejected(server: tuple[str, Router]) -> None:
         router.set_canary_weight(5)
         assert len(fake.posts) == 3
         fake.fail_next = [503, 503, 503]
-        with pytest.raises(ProviderUnavailable, match="HTTP 503 \\(after 3 attempts\\)"):
+        with pytest.raises(ProviderUnavailable, match="HTTP 503: nope \\(after 3 attempts\\)"):
             router.set_canary_weight(5)
         fake.fail_next = [403]
         before = len(fake.posts)
-        with pytest.raises(ProviderRejected, match=re.escape('HTTP 403: {"error": "nope"}')):
+        with pytest.raises(
+            ProviderRejected, match=re.escape("credentials were refused (HTTP 403)")
+        ):
             router.set_canary_weight(5)
         assert len(fake.posts) == before + 1
     finally:
@@ -130,5 +139,12 @@ def test_unreachable_is_unavailable() -> None:
 
 
 def test_missing_env_var_is_a_config_error_naming_only_the_variable() -> None:
-    with pytest.raises(ConfigError, match="environment variable NOPE_TOKEN is not set"):
-        headers_from_env({"Authorization": "NOPE_TOKEN"})
+    (block,) = configured(
+        ROUTERS,
+        {"provider": "webhook", "url": "http://127.0.0.1:1/", "headersEnv": {"X": "NOPE_TOKEN"}},
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"^spec.yaml: items\[0\].headersEnv.X: environment variable NOPE_TOKEN is not set$",
+    ):
+        build(ROUTERS, block, BuildContext())

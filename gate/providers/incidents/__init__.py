@@ -1,0 +1,1 @@
+"""Incident trackers: what is on fire right now."""

@@ -1,0 +1,102 @@
+"""PagerDuty's REST API: open incidents of some services (``GET /incidents``), every page.
+
+Reference: PagerDuty API reference, "List incidents" (statuses[], service_ids[], limit,
+offset, more) and "Pagination" (classic offset pagination).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from gate.errors import ProviderRejected
+from gate.providers.http import HttpClient
+
+_NAME = "pagerduty"
+DEFAULT_URL = "https://api.pagerduty.com"
+LIMIT = 100
+MAX_PAGES = 20
+
+
+@dataclass(frozen=True)
+class Incident:
+    number: int
+    title: str
+    severity: int  # 1 (worst) … 5
+
+
+def severity(incident: dict[str, Any]) -> int:
+    """P1 → SEV-1 … P5 → SEV-5 from PagerDuty's priority; without one, high urgency is SEV-2,
+    low urgency SEV-4."""
+    priority = incident.get("priority")
+    summary = priority.get("summary") if isinstance(priority, dict) else None
+    text = summary.upper() if isinstance(summary, str) else ""
+    if len(text) == 2 and text[0] == "P" and text[1] in "12345":
+        return int(text[1])
+    return 2 if incident.get("urgency") == "high" else 4
+
+
+class PagerDutyIncidents:
+    def __init__(
+        self,
+        *,
+        token: str,
+        url: str = DEFAULT_URL,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = HttpClient(
+            _NAME,
+            base_url=url,
+            headers={"Authorization": f"Token token={token}", "Accept": "application/json"},
+            timeout=timeout,
+            retries=2,
+            backoff_initial=0.2,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PagerDutyIncidents:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open_incidents(self, service_ids: list[str]) -> list[Incident]:
+        out: list[Incident] = []
+        offset = 0
+        for _ in range(MAX_PAGES):
+            params: dict[str, Any] = {
+                "statuses[]": ["triggered", "acknowledged"],
+                "service_ids[]": service_ids,
+                "limit": LIMIT,
+                "offset": offset,
+            }
+            reply = self._http.request("GET", "/incidents", params=params)
+            data = reply.json_object()
+            items = data.get("incidents")
+            if not isinstance(items, list):
+                raise ProviderRejected(f"{reply.where}: no incidents list", provider=_NAME)
+            for item in items:
+                if not isinstance(item, dict):
+                    continue
+                number = item.get("incident_number")
+                title = item.get("title")
+                out.append(
+                    Incident(
+                        number if isinstance(number, int) else 0,
+                        title if isinstance(title, str) else "",
+                        severity(item),
+                    )
+                )
+            if data.get("more") is not True or not items:
+                return out
+            offset += len(items)
+        raise ProviderRejected(
+            f"more than {MAX_PAGES * LIMIT} open incidents; refusing to decide on part of them",
+            provider=_NAME,
+        )

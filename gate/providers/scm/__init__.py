@@ -1,0 +1,1 @@
+"""Source-control hosts: the commit's CI results and the pull request's reviews."""
