@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from gate.config.loader import Document
+from gate.config.values import parse_datetime
+from gate.providers.registry import Configured
 
 
 class ChangeType(enum.StrEnum):
@@ -47,7 +49,7 @@ class ChangeRequest:
     repository: str = ""
     commit: str = ""
     pull_request: int | None = None
-    flags: tuple[Mapping[str, str], ...] = ()
+    flags: tuple[Configured, ...] = ()
     fields: Mapping[str, Any] = field(default_factory=dict)
     source: Document | None = None
 
@@ -62,26 +64,29 @@ class ChangeRequest:
 def parse_time(value: str, doc: Document, path: tuple[str | int, ...]) -> datetime:
     """An ISO 8601 date-time that must carry a UTC offset (``Z`` or ``+01:00``)."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise doc.error(
-            path, f"{value!r} is not an ISO 8601 date-time, e.g. 2026-11-24T10:00:00+01:00"
-        ) from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise doc.error(
-            path, f"{value!r} has no UTC offset; write e.g. {value.strip()}+00:00 or ...Z"
-        )
-    return parsed
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise doc.error(path, str(exc)) from None
 
 
 def parse_change(doc: Document) -> ChangeRequest:
     """Validate ``doc`` against the change-request schema and build the record."""
+    from gate.config.node import Node
     from gate.config.validate import validate
+    from gate.providers.flags.registry import PROVIDERS
+    from gate.providers.registry import parse_block
+    from gate.schemas import schema
 
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a mapping at the top level (the change-request fields)")
-    validate(doc, "change-request")
+    validate(doc, schema("change-request"))
     d: dict[str, Any] = doc.data
+    root = Node(doc)
+    flags = (
+        tuple(parse_block(PROVIDERS, n, "flag") for n in root["flags"].items())
+        if root.has("flags")
+        else ()
+    )
     pr = d.get("pullRequest")
     return ChangeRequest(
         id=d["id"],
@@ -102,7 +107,7 @@ def parse_change(doc: Document) -> ChangeRequest:
         repository=d.get("repository", ""),
         commit=d.get("commit", ""),
         pull_request=int(pr) if pr is not None else None,
-        flags=tuple(dict(f) for f in d.get("flags", ())),
+        flags=flags,
         fields=dict(d),
         source=doc,
     )

@@ -5,13 +5,13 @@ Pure: the time of evaluation is passed in, nothing is printed, nothing exits.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from gate.config.loader import Document, PathKey
+from gate.change import ChangeRequest, ChangeType
+from gate.checks.interface import CheckSpec, OnError, Status
+from gate.checks.runner import CheckResult
 from gate.policy import rules as rule_checks
-from gate.policy.change import ChangeRequest, ChangeType
 from gate.policy.model import ENFORCEMENT_SEVERITY, Policy, Rule
 from gate.policy.result import (
     Bypass,
@@ -25,10 +25,41 @@ from gate.policy.result import (
 )
 from gate.policy.windows import Window, next_allowed
 
-CheckItem = tuple[Mapping[str, Any], Document, PathKey]
-LiveChecksRunner = Callable[
-    [ChangeRequest, list[CheckItem]], tuple[list[Finding], list[CheckTiming]]
-]
+LiveChecksRunner = Callable[[Sequence[CheckSpec], ChangeRequest], Sequence[CheckResult]]
+
+
+def _check_finding(result: CheckResult) -> Finding | None:
+    """A live check's outcome as a finding: a failure blocks when the check is required and
+    warns otherwise; a check that could not run fails closed the same way, unless it says
+    ``onError: fail-open`` — then it is an audit record, visibly."""
+    spec, outcome = result.spec, result.outcome
+    if outcome.status is Status.PASS:
+        return None
+    if outcome.status is Status.ERROR:
+        if spec.on_error is OnError.FAIL_OPEN:
+            severity = Severity.INFO
+            message = f"could not run, ignored because onError is fail-open: {outcome.message}"
+        else:
+            severity = Severity.BLOCK if spec.required else Severity.WARN
+            message = (
+                f"could not run, so it fails closed: {outcome.message} (set onError: "
+                "fail-open to let the deploy through when this check cannot run)"
+            )
+        remediation = ""
+    elif outcome.status is Status.WARN:
+        severity, message, remediation = Severity.WARN, outcome.message, spec.remediation
+    else:
+        severity = Severity.BLOCK if spec.required else Severity.WARN
+        message, remediation = outcome.message, spec.remediation
+    return Finding(
+        rule=f"check:{spec.name}",
+        severity=severity,
+        message=message,
+        remediation=remediation,
+        location=SourceLocation(spec.file, spec.line),
+        policy=spec.policy,
+        field=None,
+    )
 
 
 def _bypass(policy: Policy, change: ChangeRequest, override: str | None) -> tuple[str, str] | None:
@@ -145,24 +176,26 @@ def evaluate(
             )
 
     checks: list[CheckTiming] = []
-    items: list[CheckItem] = [
-        (raw, p.document, path) for p in applicable if p.document for raw, path in p.checks
-    ]
-    if items:
+    specs = [spec for p in applicable for spec in p.checks]
+    if specs:
         if live_checks_runner is None:
             checks.extend(
-                CheckTiming(
-                    str(raw.get("name", raw.get("type", "check"))),
-                    0.0,
-                    "skipped",
-                    "live checks are not available in this run",
-                )
-                for raw, _, _ in items
+                CheckTiming(s.name, 0.0, "skipped", "live checks are not run in this evaluation")
+                for s in specs
             )
         else:
-            live_findings, timings = live_checks_runner(change, items)
-            findings.extend(live_findings)
-            checks.extend(timings)
+            for result in live_checks_runner(specs, change):
+                finding = _check_finding(result)
+                if finding is not None:
+                    findings.append(finding)
+                checks.append(
+                    CheckTiming(
+                        result.spec.name,
+                        result.seconds,
+                        result.outcome.status.value,
+                        result.outcome.message,
+                    )
+                )
 
     score = risk_score([f for f in findings if f.severity is not Severity.INFO])
     for policy in applicable:

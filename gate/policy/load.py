@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gate.checks.registry import parse_checks
 from gate.config.loader import Document, PathKey, load_file
+from gate.config.node import Node
 from gate.config.validate import validate
 from gate.errors import ConfigError
 from gate.policy.model import Policy, Rule, Scope
@@ -25,6 +27,7 @@ from gate.policy.windows import (
     parse_clock,
     parse_duration,
 )
+from gate.schemas import schema
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
 DEFAULT_POLICY = "default.yaml"
@@ -228,7 +231,7 @@ def _unique(items: Iterable[tuple[str, PathKey]], doc: Document, what: str) -> N
 def parse_policy(doc: Document) -> Policy:
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a mapping at the top level (apiVersion, kind, spec)")
-    validate(doc, "policy")
+    validate(doc, schema("policy"))
     data: dict[str, Any] = doc.data
     name = data["metadata"]["name"]
     spec: dict[str, Any] = data["spec"]
@@ -259,6 +262,7 @@ def parse_policy(doc: Document) -> Policy:
         windows=tuple(
             _window(w, tz, doc, ("spec", "windows", i)) for i, w in enumerate(windows_raw)
         ),
-        checks=tuple((c, ("spec", "checks", i)) for i, c in enumerate(spec.get("checks", []))),
-        document=doc,
+        checks=parse_checks(list(Node(doc, ("spec", "checks")).items()), name)
+        if "checks" in spec
+        else (),
     )

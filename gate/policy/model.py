@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gate.config.loader import Document, PathKey
+from gate.checks.interface import CheckSpec
 from gate.policy.result import Severity
 from gate.policy.windows import Window
 
@@ -64,5 +64,4 @@ class Policy:
     bypass_override: bool = True
     rules: tuple[Rule, ...] = ()
     windows: tuple[Window, ...] = ()
-    checks: tuple[tuple[Mapping[str, Any], PathKey], ...] = ()
-    document: Document | None = None
+    checks: tuple[CheckSpec, ...] = ()

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gate.policy.change import ChangeRequest
+from gate.change import ChangeRequest
 from gate.policy.model import Policy, Rule
 from gate.policy.result import Finding, SourceLocation
 from gate.policy.windows import WEEKDAY_LABELS

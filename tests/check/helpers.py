@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
+from gate.change import ChangeRequest, parse_change
 from gate.config.loader import load_text
-from gate.policy.change import ChangeRequest, parse_change
 from gate.policy.engine import evaluate
 from gate.policy.load import load_policies, parse_policy
 from gate.policy.model import Policy

@@ -14,29 +14,48 @@ import pytest
 import respx
 import yaml
 
-from gate.checks.interface import CheckSpec, Status
-from gate.checks.local import command, migrations, vulnerabilities
-from gate.checks.remote import error_budget, flags_exist, github, incidents
-from gate.checks.runner import run_live_checks
+from gate.change import ChangeRequest
+from gate.checks.interface import CheckContext, CheckOutcome, CheckSpec, Status
+from gate.checks.registry import CHECKS, parse_checks
+from gate.checks.runner import run_checks
 from gate.config.loader import load_text
+from gate.config.node import Node
+from gate.errors import ProviderRejected
+from gate.policy.engine import evaluate
 from gate.policy.result import Severity
-from gate.providers.metrics.interface import QueryResult, Sample
-from tests.check.helpers import change
+from gate.providers.metrics.interface import MetricsProvider, QueryResult, Sample
+from tests.check.helpers import change, policy
 from tests.cli.conftest import Result
 
 PY = sys.executable
 
 
 def spec(kind: str, **settings: Any) -> CheckSpec:
-    return CheckSpec(type=kind, name=kind, settings=settings, file="policy.yaml", line=3)
+    """A check as a policy file would declare it, loaded through the policy loader."""
+    doc = load_text(yaml.safe_dump({"checks": [{"type": kind, **settings}]}), "policy.yaml")
+    (parsed,) = parse_checks([Node(doc, ("checks", 0))])
+    return parsed
+
+
+def run(
+    check: CheckSpec, c: ChangeRequest, metrics: Callable[..., MetricsProvider] | None = None
+) -> CheckOutcome:
+    return CHECKS[check.type].run(check.settings, c, CheckContext(check.timeout, metrics))
+
+
+def command(check: CheckSpec, c: ChangeRequest) -> CheckOutcome:
+    return run(check, c)
+
+
+vulnerabilities = migrations = github = incidents = flags_exist = command
 
 
 def test_command_passes_on_exit_0_and_names_the_failure() -> None:
     assert command(spec("command", argv=[PY, "-c", "pass"]), change()).status is Status.PASS
     out = command(spec("command", argv=[PY, "-c", "import sys; sys.exit('db lag 40s')"]), change())
     assert (out.status, out.message.endswith("exited 1: db lag 40s")) == (Status.FAIL, True)
-    missing = command(spec("command", argv=["/nonexistent/tool"]), change())
-    assert missing.message == "/nonexistent/tool: command not found"
+    with pytest.raises(ProviderRejected, match=r"^/nonexistent/tool: command not found$"):
+        command(spec("command", argv=["/nonexistent/tool"]), change())
 
 
 def write(tmp_path: Path, name: str, data: Any) -> str:
@@ -293,7 +312,7 @@ def test_error_budget(ratios: dict[str, float], kind: str, status: Status, text:
         objective=0.999,
         errorRatio="sum(rate(errors[{{ window }}])) / sum(rate(requests[{{ window }}]))",
     )
-    out = error_budget(s, change(type=kind, justification="INC-1"), provider=Ratios(windows))
+    out = run(s, change(type=kind, justification="INC-1"), lambda *_: Ratios(windows))
     assert out.status is status
     assert text in out.message
 
@@ -323,10 +342,13 @@ def test_flags_exist_against_a_flag_file(tmp_path: Path) -> None:
     assert out.message == "flags not found: flagd:default/ghost@production"
 
 
-def items(*checks: dict[str, Any]) -> list[tuple[dict[str, Any], Any, tuple[Any, ...]]]:
-    text = yaml.safe_dump({"checks": list(checks)})
-    doc = load_text(text, "policy.yaml")
-    return [(c, doc, ("checks", i)) for i, c in enumerate(doc.data["checks"])]
+def run_live_checks(c: ChangeRequest, checks: list[dict[str, Any]]) -> Any:
+    evaluation = evaluate(c, [policy({"checks": checks})], live_checks_runner=run_checks)
+    return evaluation.findings, evaluation.checks
+
+
+def items(*checks: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(checks)
 
 
 def test_runner_fails_closed_by_default_and_open_when_asked(
@@ -351,7 +373,7 @@ def test_runner_fails_closed_by_default_and_open_when_asked(
     by_rule = {f.rule: f for f in findings}
     assert by_rule["check:ci"].severity is Severity.BLOCK
     assert (
-        "could not run, so it fails closed: policy.yaml:2: checks.ci.tokenEnv: environment "
+        "could not run, so it fails closed: test.yaml:7: spec.checks[0].tokenEnv: environment "
         "variable GITHUB_TOKEN is not set" in by_rule["check:ci"].message
     )
     assert by_rule["check:ci-optional"].severity is Severity.INFO
@@ -366,13 +388,15 @@ def test_runner_fails_closed_by_default_and_open_when_asked(
     ]
 
 
-def test_bad_check_definitions_are_bad_input() -> None:
+def test_bad_check_definitions_are_bad_input_when_the_policy_loads() -> None:
     from gate.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"checks\[0\]: a command check needs 'argv'"):
-        run_live_checks(change(), items({"type": "command"}))
+    with pytest.raises(ConfigError, match=r"checks\[0\].argv: required field is missing"):
+        policy({"checks": [{"type": "command"}]})
     with pytest.raises(ConfigError, match="'gitlab' is not one of"):
-        run_live_checks(change(), items({"type": "gitlab"}))
+        policy({"checks": [{"type": "gitlab"}]})
+    with pytest.raises(ConfigError, match=r"checks\[0\].argv: not a setting of a github check"):
+        policy({"checks": [{"type": "github", "argv": ["x"]}]})
 
 
 def test_gate_check_runs_the_policy_checks(gate: Callable[..., Result], tmp_path: Path) -> None:

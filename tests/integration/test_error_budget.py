@@ -6,9 +6,10 @@ import time
 
 import pytest
 
-from gate.checks.interface import CheckSpec, Status
-from gate.checks.remote import error_budget
-from tests.check.helpers import change
+from gate.change import ChangeRequest
+from gate.checks.interface import CheckContext, CheckOutcome, Status
+from gate.checks.registry import CHECKS
+from tests.check.helpers import change, policy
 from tests.integration.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -19,20 +20,18 @@ RATIO = (
 )
 
 
-def check(stack: Stack) -> CheckSpec:
-    return CheckSpec(
-        type="error-budget",
-        name="slo",
-        timeout=10.0,
-        file="p.yaml",
-        line=1,
-        settings={
-            "url": stack.prometheus.url,
-            "objective": 0.999,
-            "errorRatio": RATIO,
-            "window": "1h",
-        },
-    )
+def error_budget(stack: Stack, c: ChangeRequest) -> CheckOutcome:
+    """The check as a policy declares it, loaded and run through gate's own registry."""
+    block = {
+        "type": "error-budget",
+        "name": "slo",
+        "url": stack.prometheus.url,
+        "objective": 0.999,
+        "errorRatio": RATIO,
+        "window": "1h",
+    }
+    (spec,) = policy({"checks": [block]}).checks
+    return CHECKS[spec.type].run(spec.settings, c, CheckContext(spec.timeout))
 
 
 def wait_for_data(stack: Stack, errors: bool) -> None:
@@ -56,7 +55,7 @@ def wait_for_data(stack: Stack, errors: bool) -> None:
 def test_healthy_service_has_its_budget(stack: Stack) -> None:
     stack.load(rps=40, seconds=30)
     wait_for_data(stack, errors=False)
-    out = error_budget(check(stack), change())
+    out = error_budget(stack, change())
     assert out.status is Status.PASS, out.message
     assert out.message.startswith("0% of the error budget used over 1h")
 
@@ -65,6 +64,6 @@ def test_failing_service_is_burning_its_budget(stack: Stack) -> None:
     stack.stable.set_mode("errors")
     stack.load(rps=40, seconds=30)
     wait_for_data(stack, errors=True)
-    out = error_budget(check(stack), change())
+    out = error_budget(stack, change())
     assert out.status is Status.FAIL, out.message
     assert "burning fast: 14.4× burn over 1h and 5m" in out.message
