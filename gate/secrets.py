@@ -20,7 +20,7 @@ MASK = "***"
 _MIN_LENGTH = 4  # shorter values would redact ordinary words; they are refused as secrets
 
 _lock = threading.Lock()
-_known: set[str] = set()
+_known: dict[str, None] = {}  # insertion-ordered: each secret, then its encoded forms
 
 
 @dataclass(frozen=True)
@@ -54,14 +54,15 @@ def remember(value: str) -> None:
     such as a Basic-auth header, as well as the secrets themselves."""
     if len(value) < _MIN_LENGTH:
         return
-    forms = {value, quote(value, safe=""), quote_plus(value)}
+    forms = [value, quote(value, safe=""), quote_plus(value)]
     raw = value.encode("utf-8")
     for encode in (base64.b64encode, base64.urlsafe_b64encode):
         encoded = encode(raw).decode("ascii")
-        forms.add(encoded)
-        forms.add(encoded.rstrip("="))
+        forms += [encoded, encoded.rstrip("=")]
     with _lock:
-        _known.update(f for f in forms if len(f) >= _MIN_LENGTH)
+        for form in forms:
+            if len(form) >= _MIN_LENGTH:
+                _known.setdefault(form, None)
 
 
 def redact(text: str) -> str:
@@ -77,9 +78,9 @@ def redact(text: str) -> str:
 
 
 def known_values() -> list[str]:
-    """The secrets read so far (for ``::add-mask::`` under GitHub Actions)."""
+    """The secrets read so far, each followed by its encoded forms (for ``::add-mask::``)."""
     with _lock:
-        return sorted(_known)
+        return list(_known)
 
 
 def forget_all() -> None:

@@ -25,3 +25,6 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "LD_API_TOKEN",
     ):
         monkeypatch.delenv(var, raising=False)
+    from gate.secrets import forget_all
+
+    forget_all()  # secrets remembered by an earlier test are not this test's

@@ -120,8 +120,8 @@ def check(
     now_text: str | None,
 ) -> int:
     """Decide allow / warn / block for a change request against policies."""
+    from gate.change import parse_change
     from gate.config.loader import load_file
-    from gate.policy.change import parse_change
     from gate.policy.engine import evaluate
     from gate.policy.load import load_policies
     from gate.policy.result import Decision
@@ -137,10 +137,12 @@ def check(
         raise ConfigError("no policy to apply: give --policy or drop --no-default-policy")
     runner = _live_checks_runner(loaded)
     if runner is not None and os.environ.get("GITHUB_ACTIONS") == "true":
-        from gate.report.actions import mask_lines, secret_names
+        from gate.report.actions import mask_lines
+        from gate.secrets import SecretRef, refs_in, remember_set
 
-        names = secret_names([p.checks for p in loaded]) | {"GITHUB_TOKEN", "PAGERDUTY_TOKEN"}
-        for line in mask_lines(os.environ, names):
+        well_known = [SecretRef("GITHUB_TOKEN"), SecretRef("PAGERDUTY_TOKEN")]
+        remember_set([*well_known, *refs_in([p.checks for p in loaded])])
+        for line in mask_lines(os.environ):
             click.echo(line, err=True)  # workflow commands go to stderr: see gate.report.actions
     evaluation = evaluate(
         change,
@@ -177,9 +179,9 @@ def check(
 def _live_checks_runner(policies: list[Any]) -> Any:
     if not any(p.checks for p in policies):
         return None
-    from gate.checks.runner import run_live_checks
+    from gate.checks.runner import run_checks
 
-    return run_live_checks
+    return run_checks
 
 
 def _kind(data: Any) -> str:
@@ -207,7 +209,7 @@ def validate_one(path: str) -> str:
 
         parse_policy(doc)
     elif kind == "change-request":
-        from gate.policy.change import parse_change
+        from gate.change import parse_change
 
         parse_change(doc)
     elif kind == "rollout":
@@ -244,8 +246,8 @@ def validate(files: tuple[str, ...]) -> int:
 @click.argument("name")
 def schema(name: str) -> int:
     """Print a shipped JSON Schema (change-request, policy, rollout) for editors."""
-    from gate.config.validate import schema as load_schema
-    from gate.config.validate import schema_names
+    from gate.schemas import schema as load_schema
+    from gate.schemas import schema_names
 
     names = schema_names()
     if name not in names:

@@ -18,11 +18,17 @@ def _configs(
     feature: str | None,
     environment: str,
     token_env: str | None,
-) -> list[dict[str, Any]]:
-    if file:
-        from gate.config.loader import load_file
-        from gate.config.validate import schema
+) -> list[Any]:
+    """The flags named by ``--file`` (a list, or a rollout spec's spec.onFailure.flags) or by
+    the options, each read by its provider's settings record."""
+    from gate.config.loader import Document, load_file
+    from gate.config.node import Node
+    from gate.config.validate import validate
+    from gate.providers.flags.registry import PROVIDERS
+    from gate.providers.registry import parse_block
+    from gate.schemas import schema
 
+    if file:
         doc = load_file(file)
         data = doc.data
         base: tuple[str, ...] = ()
@@ -36,14 +42,10 @@ def _configs(
             raise doc.error(
                 (), "expected a list of flags (or a rollout spec with spec.onFailure.flags)"
             )
-        from jsonschema import Draft202012Validator
-
         flag_schema = {**schema("rollout")["$defs"]["flag"], "$defs": schema("rollout")["$defs"]}
-        validator = Draft202012Validator(flag_schema)
         for i, item in enumerate(data):
-            for err in validator.iter_errors(item):
-                raise doc.error((*base, i, *err.absolute_path), err.message)
-        return [dict(d) for d in data]
+            validate(doc, flag_schema, item, (*base, i))
+        return [parse_block(PROVIDERS, Node(doc, (*base, i)), "flag") for i in range(len(data))]
     if not provider or not feature:
         raise ConfigError("give --file, or --provider and --feature", field="--provider")
     config: dict[str, Any] = {
@@ -55,7 +57,14 @@ def _configs(
     for key, value in (("url", url), ("path", path), ("tokenEnv", token_env)):
         if value:
             config[key] = value
-    return [config]
+    doc = Document(file="command line", data={"flags": [config]})
+    return [parse_block(PROVIDERS, Node(doc, ("flags", 0)), "flag")]
+
+
+def _provider_names() -> list[str]:
+    from gate.providers.flags.registry import PROVIDERS
+
+    return list(PROVIDERS)
 
 
 def _options(f: Any) -> Any:
@@ -67,9 +76,7 @@ def _options(f: Any) -> Any:
                 metavar="FILE",
                 help="YAML list of flags, or a rollout spec (its spec.onFailure.flags).",
             ),
-            click.option(
-                "--provider", type=click.Choice(["unleash", "launchdarkly", "flagd", "webhook"])
-            ),
+            click.option("--provider", type=click.Choice(_provider_names())),
             click.option("--url", help="Provider URL (unleash, webhook, launchdarkly)."),
             click.option("--path", help="Flag file (flagd)."),
             click.option("--project", default="default", show_default=True),
@@ -89,13 +96,13 @@ def _options(f: Any) -> Any:
 def _build(**kw: Any) -> Any:
     import os
 
-    from gate.providers.flags.killswitch import build
-    from gate.report.actions import mask_lines, secret_names
+    from gate.providers.flags.killswitch import build_flags
+    from gate.report.actions import mask_lines
 
-    configs = _configs(**kw)
-    for line in mask_lines(os.environ, secret_names(configs)):
+    flags = build_flags(_configs(**kw))
+    for line in mask_lines(os.environ):
         click.echo(line, err=True)
-    return build(configs)
+    return flags
 
 
 def _switch(enabled: bool, **kw: Any) -> int:
@@ -127,7 +134,7 @@ def _switch(enabled: bool, **kw: Any) -> int:
 Examples:
   UNLEASH_TOKEN=… gate flags off --provider unleash --url https://unleash.internal \\
       --feature new-checkout --environment production --token-env UNLEASH_TOKEN
-  gate flags status --file examples/rollout-flags.yaml"""
+  gate flags status --file examples/rollout-command.yaml"""
 )
 def flags() -> None:
     """Turn feature flags off (kill switch) or on, or show them, by hand."""

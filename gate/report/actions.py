@@ -84,32 +84,10 @@ def publish(
     return lines
 
 
-def secret_names(config: object) -> set[str]:
-    """Names of the environment variables a spec or policy reads secrets from
-    (``tokenEnv``, ``urlEnv``, ``routingKeyEnv``, ``secretEnv`` and ``headersEnv`` values)."""
-    found: set[str] = set()
+def mask_lines(environ: Mapping[str, str]) -> list[str]:
+    """``::add-mask::`` for every secret gate has read, under GitHub Actions only."""
+    from gate.secrets import known_values
 
-    def walk(node: object) -> None:
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                if key in ("tokenEnv", "urlEnv", "routingKeyEnv", "secretEnv") and isinstance(
-                    value, str
-                ):
-                    found.add(value)
-                elif key == "headersEnv" and isinstance(value, Mapping):
-                    found.update(v for v in value.values() if isinstance(v, str))
-                else:
-                    walk(value)
-        elif isinstance(node, list | tuple):
-            for item in node:
-                walk(item)
-
-    walk(config)
-    return found
-
-
-def mask_lines(environ: Mapping[str, str], names: set[str]) -> list[str]:
-    """``::add-mask::`` for each named variable that is set, under GitHub Actions only."""
     if environ.get("GITHUB_ACTIONS") != "true":
         return []
-    return [mask(environ[n]) for n in sorted(names) if environ.get(n)]
+    return [mask(value) for value in known_values()]

@@ -122,12 +122,8 @@ class Analyzer:
 
     def queries(self) -> list[tuple[str, str]]:
         """Every (metric, rendered query) pair, for the start-up check."""
-        out = []
-        for m in self.analysis.metrics:
-            for text in (m.query, m.baseline_query, *m.count_queries.values()):
-                if text:
-                    out.append((m.name, render(text, self.template_values)))
-        return out
+        return [(m.name, render(text, self.template_values))
+                for m in self.analysis.metrics for text in m.queries()]  # fmt: skip
 
     def new_stage(self) -> None:
         self.stage_successes = {}
@@ -140,8 +136,13 @@ class Analyzer:
 
     def measure(self, error_threshold: float | None) -> list[Measurement]:
         metrics = self.analysis.metrics
-        with ThreadPoolExecutor(max_workers=min(8, len(metrics))) as pool:
+        # not `with`: an interrupt must not wait for a query still in flight (each query has
+        # its own deadline and ends by itself)
+        pool = ThreadPoolExecutor(max_workers=min(8, len(metrics)), thread_name_prefix="measure")
+        try:
             return list(pool.map(lambda m: self._measure(m, error_threshold), metrics))
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _query(self, text: str) -> QueryResult:
         return self.provider.query(render(text, self.template_values))

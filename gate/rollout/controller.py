@@ -15,32 +15,49 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from gate.errors import ConfigError, ProviderError, ProviderRejected, RollbackError
 from gate.providers.metrics.interface import MetricsProvider
 from gate.providers.traffic.interface import TrafficRouter
 from gate.rollout.analysis import Analyzer, JudgeFactory, Verdict, default_judge_factory
-from gate.rollout.events import EventSink, RolloutEvent
+from gate.rollout.events import EventKind, EventSink, RolloutEvent
 from gate.rollout.hooks import HookResult, run_hook
-from gate.rollout.journal import Journal, RolloutState, now_iso
-from gate.rollout.spec import Hook, RolloutSpec
+from gate.rollout.journal import Journal, RolloutState, RolloutStatus, now_iso
+from gate.rollout.spec import Hook, HookKind, OnInconclusive, RolloutSpec
 from gate.rollout.templates import values_for
+from gate.secrets import redact
 
-KillSwitches = Callable[[], Sequence[str]]  # returns the flags still on (empty: all off)
 HookRunner = Callable[[Hook, dict[str, str]], HookResult]
+
+
+class KillSwitches(Protocol):
+    """The rollout's feature-flag kill switches."""
+
+    def turn_off(self) -> Sequence[str]:
+        """Turn every flag off; return those still on (``flag (why)``), empty when all off."""
+        ...
+
+    def probe(self) -> Sequence[str]:
+        """Read-only: the flags that could not be switched (``flag (why)``), empty when all can."""
+        ...
+
 
 POLL = 0.25  # how often a waiting controller looks for `gate promote` / `gate abort`
 
 
 @dataclass(frozen=True)
 class RolloutResult:
-    status: str  # promoted | rolled-back | interrupted
+    status: RolloutStatus  # promoted | rolled-back | aborted | interrupted
     reason: str = ""
 
     @property
     def exit_code(self) -> int:
-        return {"promoted": 0, "rolled-back": 1}.get(self.status, 130)
+        if self.status is RolloutStatus.PROMOTED:
+            return 0
+        if self.status in (RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED):
+            return 1
+        return 130
 
 
 class Interrupted(Exception):
@@ -80,9 +97,10 @@ class Controller:
         self.journal.save(self.state)
         return self.state
 
-    def _event(self, kind: str, message: str, **extra: Any) -> None:
+    def _event(self, kind: EventKind, message: str, **extra: Any) -> None:
         stage = self.state.stage if self.state else 0
         weight = self.state.weight if self.state else None
+        message = redact(message)
         self.journal.audit(
             kind,
             message=message,
@@ -113,13 +131,13 @@ class Controller:
             "GATE_REASON": self.state.reason,
         }
 
-    def _hooks(self, kind: str) -> list[HookResult]:
+    def _hooks(self, kind: HookKind) -> list[HookResult]:
         results = []
-        for hook in self.spec.hooks.get(kind, ()):
+        for hook in self.spec.hooks_of(kind):
             result = self.hook_runner(hook, self._context())
             results.append(result)
             self._event(
-                "hook",
+                EventKind.HOOK,
                 f"{kind} hook {hook.name}: {'ok' if result.ok else 'FAILED'} ({result.detail})",
             )
         return results
@@ -127,8 +145,9 @@ class Controller:
     # -- start, resume, abort -----------------------------------------------------------------
 
     def preflight(self) -> None:
-        """Before any traffic moves: reach the router, and run every query once, so that a
-        wrong socket or a bad query is bad input (exit 2) with nothing changed."""
+        """Before any traffic moves: reach the router, run every query once, and probe every
+        kill switch, so that a wrong socket, a bad query or a flag that could not be turned
+        off is bad input (exit 2) with nothing changed."""
         self.router.canary_weight()
         for metric, query in self.analyzer.queries():
             try:
@@ -137,51 +156,72 @@ class Controller:
                 raise ConfigError(
                     f"the query was rejected: {exc}", file=self.spec.file, field=f"metric {metric}"
                 ) from None
+        if self.kill_switches is not None:
+            problems = list(self.kill_switches.probe())
+            if problems:
+                raise ProviderRejected(
+                    "these kill switches could not be turned off if the rollout fails, so it "
+                    "does not start: " + "; ".join(problems),
+                    provider="flags",
+                )
 
     def run(self, *, resume: bool = False) -> RolloutResult:
         """Drive the rollout to promotion or rollback. The caller holds the journal lock."""
         try:
             return self._run(resume)
         except Interrupted:
-            if self.state is None or self.state.status == "starting":
+            if self.state is None or self.state.status is RolloutStatus.STARTING:
                 if self.state is not None:
-                    self._save(status="interrupted", reason="interrupted before any traffic moved")
-                return RolloutResult("interrupted", "interrupted before any traffic moved")
+                    self._save(
+                        status=RolloutStatus.ABORTED, reason="interrupted before any traffic moved"
+                    )
+                return RolloutResult(
+                    RolloutStatus.INTERRUPTED, "interrupted before any traffic moved"
+                )
             if self.on_interrupt == "leave":
                 weight = self._read_weight()
-                self._save(status="interrupted", weight=weight, reason="interrupted")
+                self._save(status=RolloutStatus.INTERRUPTED, weight=weight, reason="interrupted")
                 self._event(
-                    "interrupted",
+                    EventKind.INTERRUPTED,
                     f"interrupted; traffic LEFT at canary weight {weight}%: run "
                     f"`gate resume {self.spec.name}` or `gate abort {self.spec.name}`",
                 )
-                return RolloutResult("interrupted", "interrupted; traffic left as it was")
+                return RolloutResult(
+                    RolloutStatus.INTERRUPTED, "interrupted; traffic left as it was"
+                )
             result = self._rollback("interrupted")
-            return RolloutResult("interrupted", result.reason)
+            return RolloutResult(RolloutStatus.INTERRUPTED, result.reason)
 
     def _run(self, resume: bool) -> RolloutResult:
         previous = self.journal.load()
         if resume:
             if previous is None:
                 raise ConfigError(f"no journaled rollout named {self.spec.name} to resume")
-            if previous.status not in ("starting", "progressing", "paused", "interrupted"):
+            if previous.status not in (
+                RolloutStatus.STARTING,
+                RolloutStatus.PROGRESSING,
+                RolloutStatus.PAUSED,
+                RolloutStatus.INTERRUPTED,
+            ):
                 raise ConfigError(
                     f"rollout {self.spec.name} is {previous.status}; nothing to resume"
                 )
-            self.state = previous.with_(pid=os.getpid(), status="progressing")
+            self.state = previous.with_(pid=os.getpid())
             self.journal.save(self.state)
+            self.preflight()  # a resumed rollout checks everything again before moving traffic
+            self._save(status=RolloutStatus.PROGRESSING)
             start = previous.stage
             self._event(
-                "resumed",
+                EventKind.RESUMED,
                 f"resuming at stage {start + 1} (weight {self.spec.stages[start].weight}%)",
             )
         else:
             if previous is not None and previous.status in (
-                "starting",
-                "progressing",
-                "paused",
-                "rolling-back",
-                "interrupted",
+                RolloutStatus.STARTING,
+                RolloutStatus.PROGRESSING,
+                RolloutStatus.PAUSED,
+                RolloutStatus.ROLLING_BACK,
+                RolloutStatus.INTERRUPTED,
             ):
                 raise ConfigError(
                     f"rollout {self.spec.name} is still {previous.status} in the journal; run "
@@ -190,7 +230,7 @@ class Controller:
             self.journal.clear_requests()
             self.state = RolloutState(
                 name=self.spec.name,
-                status="starting",
+                status=RolloutStatus.STARTING,
                 spec=dict(self.spec.raw),
                 spec_file=os.path.abspath(self.spec.file) if self.spec.file else "",
                 pid=os.getpid(),
@@ -203,15 +243,15 @@ class Controller:
             try:
                 self.preflight()
             except (ConfigError, ProviderError) as exc:
-                self._save(status="failed-to-start", reason=str(exc))
+                self._save(status=RolloutStatus.FAILED_TO_START, reason=redact(str(exc)))
                 raise
             self._event(
-                "started",
+                EventKind.STARTED,
                 f"rollout of {self.spec.service} via "
                 f"{self.router.describe()}, {len(self.spec.stages)} stages",
             )
             start = 0
-            failed = [r for r in self._hooks("pre-rollout") if not r.ok]
+            failed = [r for r in self._hooks(HookKind.PRE_ROLLOUT) if not r.ok]
             if failed:
                 return self._rollback(
                     f"pre-rollout hook {failed[0].hook} failed: {failed[0].detail}"
@@ -219,12 +259,18 @@ class Controller:
         return self._stages(start)
 
     def abort(self, reason: str) -> RolloutResult:
-        """Roll back a journaled rollout (the caller holds the lock)."""
+        """Roll back a journaled rollout (the caller holds the lock). A rollout that never
+        moved traffic (it failed or was stopped before its first weight change) is recorded
+        as aborted at once: there is nothing to roll back."""
         previous = self.journal.load()
         if previous is None:
             raise ConfigError(f"no journaled rollout named {self.spec.name}")
         self.state = previous.with_(pid=os.getpid())
-        return self._rollback(reason, final_status="aborted")
+        if never_moved_traffic(previous):
+            self._save(status=RolloutStatus.ABORTED, reason=reason)
+            self._event(EventKind.ROLLED_BACK, f"aborted before any traffic moved ({reason})")
+            return RolloutResult(RolloutStatus.ABORTED, reason)
+        return self._rollback(reason, final_status=RolloutStatus.ABORTED)
 
     # -- the stages ---------------------------------------------------------------------------
 
@@ -244,13 +290,13 @@ class Controller:
                 provider=self.router.name,
             )
         self._save(weight=weight, target_weight=None)
-        self._event("weight", f"canary weight {weight}%")
+        self._event(EventKind.WEIGHT, f"canary weight {weight}%")
 
     def _stages(self, start: int) -> RolloutResult:
         stages = self.spec.stages
         for index in range(start, len(stages)):
             stage = stages[index]
-            self._save(stage=index, status="progressing")
+            self._save(stage=index, status=RolloutStatus.PROGRESSING)
             last = index == len(stages) - 1
             if last:
                 refused = self._confirm_promotion()
@@ -261,12 +307,15 @@ class Controller:
             except ProviderError as exc:
                 return self._rollback(f"could not set canary weight {stage.weight}%: {exc}")
             if last:
-                self._save(status="promoted", reason="all stages passed")
-                self._event("promoted", f"promoted: canary weight 100% after {len(stages)} stages")
-                self._hooks("post-rollout")
-                return RolloutResult("promoted")
+                self._save(status=RolloutStatus.PROMOTED, reason="all stages passed")
+                self._event(
+                    EventKind.PROMOTED, f"promoted: canary weight 100% after {len(stages)} stages"
+                )
+                self._hooks(HookKind.POST_ROLLOUT)
+                return RolloutResult(RolloutStatus.PROMOTED)
             self._event(
-                "stage-advanced", f"stage {index + 1}/{len(stages)}: canary weight {stage.weight}%"
+                EventKind.STAGE_ADVANCED,
+                f"stage {index + 1}/{len(stages)}: canary weight {stage.weight}%",
             )
             failure = self._analyse_stage(index)
             if failure is not None:
@@ -276,12 +325,12 @@ class Controller:
     def _confirm_promotion(self) -> str | None:
         """Ask every confirm-promotion hook until it says yes (2xx / exit 0) or its timeout
         passes; None when all confirmed, else why not."""
-        for hook in self.spec.hooks.get("confirm-promotion", ()):
+        for hook in self.spec.hooks_of(HookKind.CONFIRM_PROMOTION):
             deadline = self.clock() + hook.timeout
             while True:
                 result = self.hook_runner(hook, self._context())
                 self._event(
-                    "hook",
+                    EventKind.HOOK,
                     f"confirm-promotion hook {hook.name}: "
                     f"{'confirmed' if result.ok else 'not yet'} ({result.detail})",
                 )
@@ -316,7 +365,7 @@ class Controller:
                     return None
                 if promoted:
                     self._event(
-                        "warning",
+                        EventKind.WARNING,
                         "promote asked, but not every metric has passed in "
                         "this stage yet; promoting after the next success",
                     )
@@ -338,7 +387,7 @@ class Controller:
         verdict, reason = self.analyzer.record(measurements)
         remaining = None if duration is None else max(0.0, duration - (self.clock() - started))
         self._event(
-            "measured",
+            EventKind.MEASURED,
             "; ".join(m.describe() for m in measurements),
             measurements=tuple(measurements),
             remaining=remaining,
@@ -346,15 +395,15 @@ class Controller:
         if verdict is Verdict.FAIL:
             return f"analysis failed: {reason}"
         if verdict is Verdict.INCONCLUSIVE:
-            if self.spec.analysis.on_inconclusive == "fail":
+            if self.spec.analysis.on_inconclusive is OnInconclusive.FAIL:
                 return f"analysis inconclusive: {reason}"
             return self._pause(reason)
         return None
 
     def _pause(self, reason: str) -> str | None:
-        self._save(status="paused", reason=f"inconclusive: {reason}")
+        self._save(status=RolloutStatus.PAUSED, reason=f"inconclusive: {reason}")
         self._event(
-            "paused",
+            EventKind.PAUSED,
             f"PAUSED, analysis inconclusive: {reason}. Run `gate promote "
             f"{self.spec.name}` to go on or `gate abort {self.spec.name}` to "
             f"roll back (rolls back by itself after "
@@ -367,8 +416,8 @@ class Controller:
                 return f"aborted while paused: {aborted}"
             if self.journal.take_request("promote") is not None:
                 self.analyzer.inconclusives.clear()
-                self._save(status="progressing", reason="")
-                self._event("resumed", "promoted by hand after an inconclusive analysis")
+                self._save(status=RolloutStatus.PROGRESSING, reason="")
+                self._event(EventKind.RESUMED, "promoted by hand after an inconclusive analysis")
                 return None
             self.sleep(POLL)
         return (
@@ -378,9 +427,12 @@ class Controller:
 
     # -- rollback -----------------------------------------------------------------------------
 
-    def _rollback(self, reason: str, final_status: str = "rolled-back") -> RolloutResult:
-        self._save(status="rolling-back", reason=reason, target_weight=0)
-        self._event("rolling-back", f"ROLLING BACK: {reason}")
+    def _rollback(
+        self, reason: str, final_status: RolloutStatus = RolloutStatus.ROLLED_BACK
+    ) -> RolloutResult:
+        reason = redact(reason)
+        self._save(status=RolloutStatus.ROLLING_BACK, reason=reason, target_weight=0)
+        self._event(EventKind.ROLLING_BACK, f"ROLLING BACK: {reason}")
         restored, last_error = False, ""
         for attempt in range(self.rollback_attempts):
             try:
@@ -392,17 +444,17 @@ class Controller:
                     break
                 last_error = f"the router still reports canary weight {actual}%"
             except ProviderError as exc:
-                last_error = str(exc)
+                last_error = redact(str(exc))
             self.journal.audit("rollback-retry", attempt=attempt + 1, error=last_error)
             if attempt + 1 < self.rollback_attempts:
                 self.sleep(self.rollback_backoff * 2**attempt)
         still_on: list[str] = []
         if self.kill_switches is not None:
             try:
-                still_on = list(self.kill_switches())
+                still_on = list(self.kill_switches.turn_off())
             except Exception as exc:  # noqa: BLE001 - a kill switch failure must be reported
-                still_on = [f"kill switches ({type(exc).__name__}: {exc})"]
-        self._hooks("rollback")
+                still_on = [redact(f"kill switches ({type(exc).__name__}: {exc})")]
+        self._hooks(HookKind.ROLLBACK)
         if not restored or still_on:
             problems = []
             if not restored:
@@ -421,9 +473,16 @@ class Controller:
                 + "; ".join(problems)
                 + f". Then run `gate abort {self.spec.name}` to record it."
             )
-            self._save(status="rollback-failed", reason=message, flags_still_on=tuple(still_on))
-            self._event("rollback-failed", message)
+            self._save(
+                status=RolloutStatus.ROLLBACK_FAILED, reason=message, flags_still_on=tuple(still_on)
+            )
+            self._event(EventKind.ROLLBACK_FAILED, message)
             raise RollbackError(message)
         self._save(status=final_status, reason=reason)
-        self._event("rolled-back", f"rolled back: canary weight 0% ({reason})")
-        return RolloutResult("rolled-back", reason)
+        self._event(EventKind.ROLLED_BACK, f"rolled back: canary weight 0% ({reason})")
+        return RolloutResult(final_status, reason)
+
+
+def never_moved_traffic(state: RolloutState) -> bool:
+    """Whether a journaled rollout stopped before its first weight change."""
+    return state.status in (RolloutStatus.STARTING, RolloutStatus.FAILED_TO_START)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gate.rollout.analysis import Measurement
 
-KINDS = (
-    "started", "weight", "measured", "stage-advanced", "paused", "resumed", "rolling-back",
-    "rolled-back", "promoted", "rollback-failed", "hook", "warning", "interrupted",
-)  # fmt: skip
+
+class EventKind(enum.StrEnum):
+    STARTED = "started"
+    WEIGHT = "weight"
+    MEASURED = "measured"
+    STAGE_ADVANCED = "stage-advanced"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    ROLLING_BACK = "rolling-back"
+    ROLLED_BACK = "rolled-back"
+    PROMOTED = "promoted"
+    ROLLBACK_FAILED = "rollback-failed"
+    HOOK = "hook"
+    WARNING = "warning"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
 class RolloutEvent:
-    kind: str
+    kind: EventKind
     rollout: str
     message: str
     stage: int = 0

@@ -1,12 +1,17 @@
-"""Lifecycle hooks: an argv command (no shell) or an HTTP call; success is exit 0 or 2xx."""
+"""Lifecycle hooks: an argv command (no shell) or an HTTP call; success is exit 0 or 2xx.
+
+Every hook has a deadline (its ``timeout``); a hook that cannot run is a failed hook with a
+reason, never a crash.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from dataclasses import dataclass
 
+from gate import process
+from gate.errors import GateError
 from gate.rollout.spec import Hook
+from gate.secrets import redact, reveal
 
 
 @dataclass(frozen=True)
@@ -16,54 +21,32 @@ class HookResult:
     detail: str
 
 
-def _tail(text: str, limit: int = 300) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else "…" + text[-limit:]
-
-
 def run_hook(hook: Hook, context: dict[str, str]) -> HookResult:
-    """Run one hook with ``context`` in its environment (GATE_ROLLOUT, GATE_WEIGHT, …)."""
+    """Run one hook with ``context`` in its environment (GATE_ROLLOUT, GATE_WEIGHT, …) or, for
+    a URL hook, as its JSON body."""
     if hook.command:
-        env = {**os.environ, **context}
         try:
-            proc = subprocess.run(  # noqa: S603 - argv from the spec, no shell
-                list(hook.command),
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=hook.timeout,
-                check=False,
-            )
-        except FileNotFoundError:
-            return HookResult(hook.name, False, f"{hook.command[0]}: command not found")
-        except subprocess.TimeoutExpired:
+            done = process.run(hook.command, timeout=hook.timeout, env=context)
+        except process.ProgramNotFound as exc:
+            return HookResult(hook.name, False, str(exc))
+        if done.timed_out:
             return HookResult(hook.name, False, f"timed out after {hook.timeout:g}s")
-        except OSError as exc:
-            return HookResult(hook.name, False, f"{hook.command[0]}: {exc.strerror}")
-        detail = _tail(proc.stderr or proc.stdout)
+        detail = redact(done.tail())
         return HookResult(
-            hook.name,
-            proc.returncode == 0,
-            f"exit {proc.returncode}" + (f": {detail}" if detail else ""),
+            hook.name, done.ok, f"exit {done.returncode}" + (f": {detail}" if detail else "")
         )
-    import httpx
-
-    from gate.errors import ConfigError
-    from gate.providers.http_retry import headers_from_env, redact_url
+    from gate.providers.http import HttpClient
 
     try:
-        headers = headers_from_env(hook.headers_env, field=f"hooks.{hook.name}.headersEnv")
-    except ConfigError as exc:
-        return HookResult(hook.name, False, str(exc))
-    try:
-        with httpx.Client(timeout=hook.timeout, verify=True) as client:
-            response = client.request(
+        headers = {header: reveal(ref) for header, ref in hook.headers}
+        with HttpClient("hook", headers=headers, timeout=hook.timeout, retries=0) as client:
+            reply = client.request(
                 hook.method,
                 hook.url,
-                headers=headers,
-                json={k.lower(): v for k, v in context.items()},
+                json_body={k.lower(): v for k, v in context.items()},
+                accept=range(300, 600),
             )
-    except httpx.HTTPError as exc:
-        return HookResult(hook.name, False, f"{redact_url(hook.url)}: {type(exc).__name__}")
-    ok = 200 <= response.status_code < 300
-    return HookResult(hook.name, ok, f"HTTP {response.status_code}")
+    except GateError as exc:
+        return HookResult(hook.name, False, redact(str(exc)))
+    ok = 200 <= reply.status < 300
+    return HookResult(hook.name, ok, f"HTTP {reply.status}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 import fcntl
 import json
 import os
@@ -25,8 +26,27 @@ from typing import Any, TextIO
 
 from gate.errors import StateError
 
-ACTIVE = ("starting", "progressing", "paused", "rolling-back")
-FINAL = ("promoted", "rolled-back", "aborted", "rollback-failed", "failed-to-start", "interrupted")
+
+class RolloutStatus(enum.StrEnum):
+    """Where a journaled rollout stands."""
+
+    STARTING = "starting"  # journaled, preflight running, no traffic moved yet
+    PROGRESSING = "progressing"
+    PAUSED = "paused"
+    ROLLING_BACK = "rolling-back"
+    PROMOTED = "promoted"
+    ROLLED_BACK = "rolled-back"
+    ABORTED = "aborted"
+    ROLLBACK_FAILED = "rollback-failed"
+    FAILED_TO_START = "failed-to-start"
+    INTERRUPTED = "interrupted"  # stopped with traffic left where it was (--on-interrupt leave)
+
+
+ACTIVE = (RolloutStatus.STARTING, RolloutStatus.PROGRESSING, RolloutStatus.PAUSED,
+          RolloutStatus.ROLLING_BACK)  # fmt: skip
+FINAL = (RolloutStatus.PROMOTED, RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED,
+         RolloutStatus.ROLLBACK_FAILED, RolloutStatus.FAILED_TO_START,
+         RolloutStatus.INTERRUPTED)  # fmt: skip
 
 
 def state_dir(explicit: str | None = None) -> Path:
@@ -40,7 +60,7 @@ def now_iso() -> str:
 @dataclass(frozen=True)
 class RolloutState:
     name: str
-    status: str
+    status: RolloutStatus
     spec: dict[str, Any]
     spec_file: str
     stage: int = 0
@@ -67,6 +87,7 @@ class RolloutState:
     def from_json(cls, data: dict[str, Any]) -> RolloutState:
         known = {f.name for f in dataclasses.fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
+        data["status"] = RolloutStatus(str(data.get("status")))
         data["history"] = tuple(data.get("history", ()))
         data["flags_still_on"] = tuple(data.get("flags_still_on", ()))
         return cls(**data)

@@ -1,25 +1,70 @@
-"""The rollout spec: validated against its schema, then turned into frozen records."""
+"""The rollout spec: validated against its schema, then built into frozen, typed records.
+
+Everything a run needs is checked here, when the file is loaded — every provider's settings
+(through its registry), every metric's limits (finite, in range), every duration (within sane
+bounds), every name (by gate's one rule) — so that ``gate validate``, ``gate rollout`` and
+``gate rollout --dry-run`` refuse exactly the same files with exactly the same messages.
+"""
 
 from __future__ import annotations
 
-import re
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.config.loader import Document, PathKey
+from gate.config.loader import Document
+from gate.config.node import Node
 from gate.config.validate import validate
+from gate.providers.flags.registry import PROVIDERS as FLAG_PROVIDERS
+from gate.providers.metrics.registry import PROVIDERS as METRICS_PROVIDERS
+from gate.providers.notify.registry import PROVIDERS as NOTIFIERS
+from gate.providers.registry import Configured, parse_block
+from gate.providers.traffic.registry import ROUTERS
 from gate.rollout.templates import check_template
+from gate.schemas import schema
 
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 DEFAULT_INTERVAL = 30.0
 DEFAULT_PAUSE_TIMEOUT = 1800.0
+MIN_INTERVAL = 1.0
 
 
-def seconds(text: str) -> float:
-    """``1h30m`` → 5400.0 (the schema has checked the shape)."""
-    return sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text))
+class MetricJudge(enum.StrEnum):
+    """How a metric is judged."""
+
+    THRESHOLD = "threshold"  # its value against max / min / maxRatio
+    SEQUENTIAL = "sequential"  # canary vs baseline error counts, anytime-valid
+    SEQUENTIAL_LATENCY = "sequential-latency"  # share of slow requests from histograms
+
+
+class OnNoData(enum.StrEnum):
+    INCONCLUSIVE = "inconclusive"
+    FAIL = "fail"
+    PASS = "pass"  # noqa: S105 - an outcome, not a password
+
+
+class Aggregate(enum.StrEnum):
+    ERROR = "error"  # several series are an error
+    MAX = "max"
+    MIN = "min"
+    SUM = "sum"
+    AVG = "avg"
+
+
+class HookKind(enum.StrEnum):
+    PRE_ROLLOUT = "pre-rollout"
+    CONFIRM_PROMOTION = "confirm-promotion"
+    POST_ROLLOUT = "post-rollout"
+    ROLLBACK = "rollback"
+
+
+COUNT_QUERIES = ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests")
+HISTOGRAM_QUERIES = ("canaryHistogram", "baselineHistogram")
+JUDGE_NEEDS: dict[MetricJudge, tuple[str, ...]] = {
+    MetricJudge.THRESHOLD: (),
+    MetricJudge.SEQUENTIAL: COUNT_QUERIES,
+    MetricJudge.SEQUENTIAL_LATENCY: (*HISTOGRAM_QUERIES, "threshold"),
+}
 
 
 @dataclass(frozen=True)
@@ -40,10 +85,10 @@ class Metric:
     min: float | None = None
     max_ratio: float | None = None
     error_metric: bool = False
-    on_no_data: str = "inconclusive"
-    aggregate: str = "error"
+    on_no_data: OnNoData = OnNoData.INCONCLUSIVE
+    aggregate: Aggregate = Aggregate.ERROR
     dry_run: bool = False
-    judge: str = "threshold"
+    judge: MetricJudge = MetricJudge.THRESHOLD
     alpha: float = 0.01
     count_queries: Mapping[str, str] = field(default_factory=dict)
     threshold: float | None = None  # sequential-latency: the bucket bound, seconds
@@ -51,9 +96,9 @@ class Metric:
 
     def limit_text(self, error_threshold: float | None = None) -> str:
         parts = []
-        if self.judge == "sequential":
+        if self.judge is MetricJudge.SEQUENTIAL:
             parts.append(f"sequential α={self.alpha:g}")
-        if self.judge == "sequential-latency":
+        if self.judge is MetricJudge.SEQUENTIAL_LATENCY:
             parts.append(f"share slower than {self.threshold:g}s, sequential α={self.alpha:g}")
         high = error_threshold if (error_threshold is not None and self.error_metric) else self.max
         if high is not None:
@@ -64,6 +109,17 @@ class Metric:
             parts.append(f"≤ {self.max_ratio:g}× baseline")
         return ", ".join(parts)
 
+    def queries(self) -> tuple[str, ...]:
+        """Every query text of this metric (templates not yet rendered)."""
+        return tuple(
+            q for q in (self.query, self.baseline_query, *self.count_queries.values()) if q
+        )
+
+
+class OnInconclusive(enum.StrEnum):
+    PAUSE = "pause"
+    FAIL = "fail"
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -72,18 +128,9 @@ class Analysis:
     failure_limit: int = 0
     inconclusive_limit: int = 0
     consecutive_error_limit: int = 4
-    on_inconclusive: str = "pause"
+    on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
     pause_timeout: float = DEFAULT_PAUSE_TIMEOUT
     args: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    """A provider block as written (validated by the schema); the registry types it."""
-
-    provider: str
-    settings: Mapping[str, Any]
-    line: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,7 +139,7 @@ class Hook:
     command: tuple[str, ...] = ()
     url: str = ""
     method: str = "POST"
-    headers_env: Mapping[str, str] = field(default_factory=dict)
+    headers: tuple[tuple[str, Any], ...] = ()  # (header, SecretRef)
     timeout: float = 60.0
 
 
@@ -100,186 +147,180 @@ class Hook:
 class RolloutSpec:
     name: str
     service: str
-    traffic: ProviderConfig
-    metrics_provider: ProviderConfig
+    traffic: Configured
+    metrics_provider: Configured
     stages: tuple[Stage, ...]
     analysis: Analysis
-    flags: tuple[ProviderConfig, ...] = ()
-    hooks: Mapping[str, tuple[Hook, ...]] = field(default_factory=dict)
-    notifications: tuple[ProviderConfig, ...] = ()
+    flags: tuple[Configured, ...] = ()
+    hooks: Mapping[HookKind, tuple[Hook, ...]] = field(default_factory=dict)
+    notifications: tuple[Configured, ...] = ()
     file: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict)
 
+    def hooks_of(self, kind: HookKind) -> tuple[Hook, ...]:
+        return self.hooks.get(kind, ())
 
-def _metric(
-    raw: Mapping[str, Any], doc: Document, path: PathKey, args: Mapping[str, str]
-) -> Metric:
-    judge = raw.get("judge", "threshold")
-    needed = {
-        "sequential": ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests"),
-        "sequential-latency": ("canaryHistogram", "baselineHistogram", "threshold"),
-        "threshold": (),
-    }[judge]
-    query_keys = (
-        "canaryErrors",
-        "canaryRequests",
-        "baselineErrors",
-        "baselineRequests",
-        "canaryHistogram",
-        "baselineHistogram",
-    )
-    counts = {k: raw[k] for k in query_keys if k in raw}
-    if judge != "threshold":
-        missing = [k for k in needed if k not in raw]
+
+def _metric(node: Node, args: Mapping[str, str]) -> Metric:
+    name = node.name("name", "metric name")
+    judge = MetricJudge(node.get("judge", MetricJudge.THRESHOLD.value))
+    needed = JUDGE_NEEDS[judge]
+    counts = {k: node.text(k) for k in (*COUNT_QUERIES, *HISTOGRAM_QUERIES) if node.has(k)}
+    if judge is not MetricJudge.THRESHOLD:
+        missing = [k for k in needed if not node.has(k)]
         if missing:
-            raise doc.error(path, f"a {judge} judge needs {', '.join(missing)}")
+            raise node.error(f"a {judge} judge needs {', '.join(missing)}")
         extra = [k for k in counts if k not in needed]
         if extra:
-            raise doc.error((*path, extra[0]), f"not a setting of a {judge} judge")
+            raise node.error(f"not a setting of a {judge} judge", extra[0])
+        for key in ("query", "baselineQuery", "max", "min", "maxRatio"):
+            if node.has(key):
+                raise node.error(f"not a setting of a {judge} judge", key)
     else:
         if counts:
-            raise doc.error(
-                (*path, next(iter(counts))),
-                "count and histogram queries are for the sequential judges",
+            raise node.error(
+                "count and histogram queries are for the sequential judges", next(iter(counts))
             )
-        if "query" not in raw:
-            raise doc.error(path, "a metric needs a query")
-        if not any(k in raw for k in ("max", "min", "maxRatio")):
-            raise doc.error(path, "a metric needs a limit: max, min or maxRatio")
-        if "maxRatio" in raw and "baselineQuery" not in raw:
-            raise doc.error((*path, "maxRatio"), "maxRatio needs a baselineQuery")
+        if not node.has("query"):
+            raise node.error("a metric needs a query")
+        if not any(node.has(k) for k in ("max", "min", "maxRatio")):
+            raise node.error("a metric needs a limit: max, min or maxRatio")
+        if node.has("maxRatio") and not node.has("baselineQuery"):
+            raise node.error("maxRatio needs a baselineQuery", "maxRatio")
+        if node.has("threshold"):
+            raise node.error("threshold is for the sequential-latency judge", "threshold")
     for key in ("query", "baselineQuery", *counts):
-        if key in raw:
-            check_template(raw[key], args, doc, (*path, key))
-    name = raw["name"]
+        if node.has(key):
+            check_template(node.text(key), args, node.doc, (*node.path, key))
+    low = node.number("min", None)
+    high = node.number("max", None)
+    if low is not None and high is not None and low > high:
+        raise node.error(f"min {low:g} is above max {high:g}: no value could pass", "min")
     return Metric(
         name=name,
-        query=raw.get("query", ""),
-        baseline_query=raw.get("baselineQuery"),
-        max=raw.get("max"),
-        min=raw.get("min"),
-        max_ratio=raw.get("maxRatio"),
-        error_metric=raw.get("errorMetric", "error" in name.lower() and "max" in raw),
-        on_no_data=raw.get("onNoData", "inconclusive"),
-        aggregate=raw.get("aggregate", "error"),
-        dry_run=raw.get("dryRun", False),
+        query=node.text("query", ""),
+        baseline_query=node.text("baselineQuery", None),
+        max=high,
+        min=low,
+        max_ratio=node.number("maxRatio", None, above=0),
+        error_metric=node.flag("errorMetric", "error" in name and node.has("max")),
+        on_no_data=OnNoData(node.get("onNoData", OnNoData.INCONCLUSIVE.value)),
+        aggregate=Aggregate(node.get("aggregate", Aggregate.ERROR.value)),
+        dry_run=node.flag("dryRun", False),
         judge=judge,
-        alpha=raw.get("alpha", 0.01),
+        alpha=node.number("alpha", 0.01, above=0, maximum=0.5),
         count_queries=counts,
-        threshold=raw.get("threshold"),
-        line=doc.line_of(path),
+        threshold=node.number("threshold", None, above=0),
+        line=node.line,
     )
 
 
-def _hook(raw: Mapping[str, Any], doc: Document, path: PathKey, index: int) -> Hook:
-    if ("command" in raw) == ("url" in raw):
-        raise doc.error(path, "a hook has exactly one of command (argv) or url")
+def _hook(node: Node, index: int) -> Hook:
+    if node.has("command") == node.has("url"):
+        raise node.error("a hook has exactly one of command (argv) or url")
+    if node.has("command") and (node.has("method") or node.has("headersEnv")):
+        key = "method" if node.has("method") else "headersEnv"
+        raise node.error("method and headersEnv are for url hooks", key)
+    name = node.name("name", "hook name") if node.has("name") else f"hook-{index + 1}"
     return Hook(
-        name=raw.get("name", f"hook-{index + 1}"),
-        command=tuple(raw.get("command", ())),
-        url=raw.get("url", ""),
-        method=raw.get("method", "POST"),
-        headers_env=dict(raw.get("headersEnv", {})),
-        timeout=seconds(raw["timeout"]) if "timeout" in raw else 60.0,
+        name=name,
+        command=node.strings("command", (), min_items=1),
+        url=node.url("url", ""),
+        method=node.get("method", "POST"),
+        headers=node.secret_map("headersEnv"),
+        timeout=node.duration("timeout", 60.0, minimum=0.1, maximum=3600),
     )
+
+
+def _stages(spec: Node, interval: float) -> tuple[Stage, ...]:
+    stages = []
+    last_weight = -1
+    for node in spec["stages"].items():
+        weight = node.integer("weight", minimum=0, maximum=100)
+        if weight < last_weight:
+            raise node.error(f"weights must not go down ({last_weight} before)", "weight")
+        last_weight = weight
+        duration = node.duration("duration", None, minimum=MIN_INTERVAL)
+        if duration is not None and duration < interval:
+            raise node.error(
+                f"a stage of {node.get('duration')} is shorter than the analysis interval, so "
+                "it could never be measured",
+                "duration",
+            )
+        timeout = node.duration("timeout", None, minimum=MIN_INTERVAL)
+        if timeout is not None and duration is not None:
+            raise node.error("timeout is for a manual stage (one without duration)", "timeout")
+        stages.append(
+            Stage(
+                weight=weight,
+                duration=duration,
+                timeout=timeout,
+                error_threshold=node.number("errorThreshold", None, minimum=0),
+                line=node.line,
+            )
+        )
+    if not stages or stages[-1].weight != 100:
+        raise spec["stages"][len(stages) - 1].error(
+            "the last stage must be weight 100 (promotion)", "weight"
+        )
+    return tuple(stages)
 
 
 def parse_rollout(doc: Document) -> RolloutSpec:
     """Validate ``doc`` and build the spec; every problem names its file, line and field."""
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a mapping at the top level (apiVersion, kind, spec)")
-    validate(doc, "rollout")
-    data: dict[str, Any] = doc.data
-    spec = data["spec"]
+    validate(doc, schema("rollout"))
+    root = Node(doc)
+    meta = root["metadata"]
+    name = meta.name("name", "rollout name")
+    spec = root["spec"]
     an = spec["analysis"]
     args = {str(k): str(v) for k, v in an.get("args", {}).items()}
+    interval = an.duration("interval", DEFAULT_INTERVAL, minimum=MIN_INTERVAL, maximum=3600)
     names: dict[str, int] = {}
     metrics = []
-    for i, raw in enumerate(an["metrics"]):
-        path: PathKey = ("spec", "analysis", "metrics", i)
-        if raw["name"] in names:
-            raise doc.error((*path, "name"), f"duplicate metric name {raw['name']!r}")
-        names[raw["name"]] = i
-        metrics.append(_metric(raw, doc, path, args))
-    stages = []
-    last_weight = -1
-    for i, raw in enumerate(spec["stages"]):
-        path = ("spec", "stages", i)
-        if raw["weight"] < last_weight:
-            raise doc.error((*path, "weight"), f"weights must not go down ({last_weight} before)")
-        last_weight = raw["weight"]
-        stages.append(
-            Stage(
-                weight=raw["weight"],
-                duration=seconds(raw["duration"]) if "duration" in raw else None,
-                timeout=seconds(raw["timeout"]) if "timeout" in raw else None,
-                error_threshold=raw.get("errorThreshold"),
-                line=doc.line_of(path),
-            )
+    for i, node in enumerate(an["metrics"].items()):
+        metric = _metric(node, args)
+        if metric.name in names:
+            raise node.error(f"duplicate metric name {metric.name!r}", "name")
+        names[metric.name] = i
+        metrics.append(metric)
+    hooks: dict[HookKind, tuple[Hook, ...]] = {}
+    if spec.has("hooks"):
+        for kind in HookKind:
+            if spec["hooks"].has(kind.value):
+                items = spec["hooks"][kind.value].items()
+                hooks[kind] = tuple(_hook(h, i) for i, h in enumerate(items))
+    flags: tuple[Configured, ...] = ()
+    if spec.has("onFailure") and spec["onFailure"].has("flags"):
+        flags = tuple(
+            parse_block(FLAG_PROVIDERS, n, "flag") for n in spec["onFailure"]["flags"].items()
         )
-    if stages[-1].weight != 100:
-        raise doc.error(
-            ("spec", "stages", len(stages) - 1, "weight"),
-            "the last stage must be weight 100 (promotion)",
+    notifications: tuple[Configured, ...] = ()
+    if spec.has("notifications"):
+        notifications = tuple(
+            parse_block(NOTIFIERS, n, "notification") for n in spec["notifications"].items()
         )
-    interval = seconds(an["interval"]) if "interval" in an else DEFAULT_INTERVAL
-    if interval <= 0:
-        raise doc.error(("spec", "analysis", "interval"), "interval must be longer than zero")
-    traffic = spec["traffic"]
-    _check_traffic(traffic, doc)
-    hooks = {
-        kind: tuple(_hook(h, doc, ("spec", "hooks", kind, i), i) for i, h in enumerate(items))
-        for kind, items in spec.get("hooks", {}).items()
-    }
     return RolloutSpec(
-        name=data["metadata"]["name"],
-        service=data["metadata"].get("service", data["metadata"]["name"]),
-        traffic=ProviderConfig(
-            traffic["provider"], dict(traffic), doc.line_of(("spec", "traffic"))
-        ),
-        metrics_provider=ProviderConfig(
-            spec["metrics"]["provider"], dict(spec["metrics"]), doc.line_of(("spec", "metrics"))
-        ),
-        stages=tuple(stages),
+        name=name,
+        service=meta.text("service", name),
+        traffic=parse_block(ROUTERS, spec["traffic"], "traffic"),
+        metrics_provider=parse_block(METRICS_PROVIDERS, spec["metrics"], "metrics"),
+        stages=_stages(spec, interval),
         analysis=Analysis(
             metrics=tuple(metrics),
             interval=interval,
-            failure_limit=an.get("failureLimit", 0),
-            inconclusive_limit=an.get("inconclusiveLimit", 0),
-            consecutive_error_limit=an.get("consecutiveErrorLimit", 4),
-            on_inconclusive=an.get("onInconclusive", "pause"),
-            pause_timeout=seconds(an["pauseTimeout"])
-            if "pauseTimeout" in an
-            else DEFAULT_PAUSE_TIMEOUT,
+            failure_limit=an.integer("failureLimit", 0, maximum=10_000),
+            inconclusive_limit=an.integer("inconclusiveLimit", 0, maximum=10_000),
+            consecutive_error_limit=an.integer("consecutiveErrorLimit", 4, maximum=10_000),
+            on_inconclusive=OnInconclusive(an.get("onInconclusive", "pause")),
+            pause_timeout=an.duration("pauseTimeout", DEFAULT_PAUSE_TIMEOUT, minimum=MIN_INTERVAL),
             args=args,
         ),
-        flags=tuple(
-            ProviderConfig(f["provider"], dict(f), doc.line_of(("spec", "onFailure", "flags", i)))
-            for i, f in enumerate(spec.get("onFailure", {}).get("flags", []))
-        ),
+        flags=flags,
         hooks=hooks,
-        notifications=tuple(
-            ProviderConfig(n["provider"], dict(n), doc.line_of(("spec", "notifications", i)))
-            for i, n in enumerate(spec.get("notifications", []))
-        ),
+        notifications=notifications,
         file=doc.file,
-        raw=data,
+        raw=doc.data,
     )
-
-
-_TRAFFIC_NEEDS = {
-    "haproxy": ("backend", "stable", "canary"),
-    "command": ("set",),
-    "webhook": ("url",),
-    "dryrun": (),
-}
-
-
-def _check_traffic(traffic: Mapping[str, Any], doc: Document) -> None:
-    provider = traffic["provider"]
-    path: PathKey = ("spec", "traffic")
-    for key in _TRAFFIC_NEEDS[provider]:
-        if key not in traffic:
-            raise doc.error(path, f"the {provider} traffic provider needs {key!r}")
-    if provider == "haproxy" and ("socket" in traffic) == ("address" in traffic):
-        raise doc.error(path, "give exactly one of socket (a path) or address (host:port)")

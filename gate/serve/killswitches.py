@@ -20,23 +20,26 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.config.loader import Document, PathKey, dotted, load_file
+from gate.config.loader import Document, load_file
+from gate.config.node import Node
 from gate.errors import ConfigError, ConfigErrors
-from gate.providers.flags.killswitch import SwitchReport, build, switch
-from gate.providers.flags.registry import build_flag_provider
+from gate.providers.flags.killswitch import SwitchReport, build_flags, close_all, switch
+from gate.providers.flags.registry import PROVIDERS
+from gate.providers.registry import Configured, parse_block
+from gate.secrets import refs_in, reveal
 
 
 @dataclass(frozen=True)
 class KillSwitchConfig:
     file: str | None = None
-    canaries: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    canaries: Mapping[str, tuple[Configured, ...]] = field(default_factory=dict)
 
-    def flags_for(self, namespace: str, name: str) -> tuple[Mapping[str, Any], ...]:
+    def flags_for(self, namespace: str, name: str) -> tuple[Configured, ...]:
         return self.canaries.get(f"{namespace}/{name}", ())
 
 
 def _schema() -> dict[str, Any]:
-    from gate.config.validate import schema
+    from gate.schemas import schema
 
     defs = schema("rollout")["$defs"]
     return {
@@ -73,23 +76,15 @@ def parse_kill_switches(doc: Document) -> KillSwitchConfig:
     if problems:
         problems.sort(key=lambda e: (e.line or 0, e.field or ""))
         raise ConfigErrors(problems)
-    canaries = {k: tuple(dict(f) for f in v) for k, v in doc.data["canaries"].items()}
-    for key, flags in canaries.items():  # a missing token or URL is bad input now, not later
-        for i, settings in enumerate(flags):
-            _check_builds(settings, doc, ("canaries", key, i))
+    root = Node(doc, ("canaries",))
+    canaries = {
+        key: tuple(parse_block(PROVIDERS, n, "flag") for n in root[key].items())
+        for key in root.mapping_keys()
+    }
+    for flags in canaries.values():  # a missing token is bad input now, not at rollback time
+        for ref in refs_in([f.settings for f in flags]):
+            reveal(ref)
     return KillSwitchConfig(doc.file, canaries)
-
-
-def _check_builds(settings: Mapping[str, Any], doc: Document, path: PathKey) -> None:
-    where = dotted(path)
-    try:
-        build_flag_provider(settings, where).close()
-    except ConfigError as exc:
-        inner = (exc.field or "").removeprefix(where).lstrip(".")
-        at = (*path, inner) if inner in settings else path
-        raise ConfigError(
-            exc.message, file=doc.file, line=doc.line_of(at), field=exc.field
-        ) from None
 
 
 def load_kill_switches(path: str | None) -> KillSwitchConfig:
@@ -98,9 +93,8 @@ def load_kill_switches(path: str | None) -> KillSwitchConfig:
 
 def turn_off(config: KillSwitchConfig, namespace: str, name: str) -> SwitchReport:
     """Turn off every flag configured for ``namespace/name``, each read back."""
-    flags = build(config.flags_for(namespace, name))
+    flags = build_flags(config.flags_for(namespace, name))
     try:
         return switch(flags, enabled=False)
     finally:
-        for _, provider in flags:
-            provider.close()
+        close_all(flags)

@@ -66,8 +66,8 @@ def check(
 ) -> CheckAnswer:
     """Evaluate the change request in ``doc`` (in ``environment`` when given, else the one the
     request names); bad input raises RequestProblem (422)."""
-    from gate.checks.runner import run_live_checks
-    from gate.policy.change import parse_change
+    from gate.change import parse_change
+    from gate.checks.runner import run_checks
     from gate.policy.engine import evaluate
 
     try:
@@ -79,7 +79,7 @@ def check(
         change,
         service.policies,
         environment=named if environment is None else environment,
-        live_checks_runner=run_live_checks,
+        live_checks_runner=run_checks,
     )
     fails = RenderOptions(fail_on=Decision(fail_on)).fails(evaluation.decision)
     return CheckAnswer(403 if fails else 200, evaluation)

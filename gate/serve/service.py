@@ -21,8 +21,7 @@ MetricsFactory = Callable[[str], MetricsProvider]
 
 
 def load_server_policies(settings: ServeSettings) -> list[Policy]:
-    """The policies ``gate check`` would load with the same flags, live checks validated."""
-    from gate.checks.runner import parse_checks
+    """The policies ``gate check`` would load with the same flags (live checks included)."""
     from gate.policy.load import load_policies
 
     policies = load_policies(
@@ -30,9 +29,6 @@ def load_server_policies(settings: ServeSettings) -> list[Policy]:
     )
     if not policies:
         raise ConfigError("no policy to apply: give --policy or drop --no-default-policy")
-    parse_checks(
-        [(raw, p.document, where) for p in policies if p.document for raw, where in p.checks]
-    )
     return policies
 
 

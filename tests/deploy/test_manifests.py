@@ -230,8 +230,8 @@ def test_the_argo_web_metric_asks_gate_for_a_valid_judgement() -> None:
 
 
 def test_the_flagger_canary_carries_what_gate_s_hooks_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.change import parse_change
     from gate.config.loader import Document, load_file, load_text
-    from gate.policy.change import parse_change
     from gate.serve.flagger import HOOKS
     from gate.serve.judging import parse_judge_request
     from gate.serve.killswitches import parse_kill_switches

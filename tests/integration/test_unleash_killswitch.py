@@ -9,10 +9,11 @@ import pytest
 
 from gate.errors import ProviderRejected
 from gate.providers.flags.interface import FlagRef
-from gate.providers.flags.killswitch import kill_switches_for, missing_flags
+from gate.providers.flags.killswitch import KillSwitches, build_flags, missing_flags
 from gate.providers.flags.unleash import UnleashProvider
 from tests.cli.conftest import Result
 from tests.integration.unleash import UnleashServer
+from tests.providers.blocks import flags as flag_blocks
 
 pytestmark = pytest.mark.integration
 
@@ -61,9 +62,13 @@ def test_kill_switch_from_a_spec_block(
         for n in names
     ]
     configs.append({**configs[0], "feature": "does-not-exist"})
-    switches = kill_switches_for(configs)
+    switches = KillSwitches(build_flags(flag_blocks(*configs)))
     try:
-        still_on = switches()
+        assert switches.probe() == [
+            "unleash:default/does-not-exist@production (unleash: feature 'does-not-exist' not "
+            "found in project 'default')"
+        ]
+        still_on = switches.turn_off()
     finally:
         switches.close()
     assert len(still_on) == 1
@@ -72,12 +77,12 @@ def test_kill_switch_from_a_spec_block(
     for name in names:
         data = unleash.admin("GET", f"/api/admin/projects/default/features/{name}")
         assert {e["name"]: e["enabled"] for e in data["environments"]}["production"] is False
-    assert missing_flags(configs) == ["unleash:default/does-not-exist@production"]
+    assert missing_flags(flag_blocks(*configs)) == ["unleash:default/does-not-exist@production"]
 
 
 def test_wrong_token_is_refused(unleash: UnleashServer) -> None:
     provider = UnleashProvider(url=unleash.url, token="*:*.wrong")
-    with pytest.raises(ProviderRejected, match="token was refused"):
+    with pytest.raises(ProviderRejected, match="credentials were refused"):
         provider.set_enabled(FlagRef("unleash", "x"), False)
     provider.close()
 

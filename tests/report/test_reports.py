@@ -352,24 +352,25 @@ def test_mask() -> None:
     assert mask("s3cr%t") == "::add-mask::s3cr%25t"
 
 
-def test_secrets_named_by_a_spec_are_masked_under_github_actions() -> None:
-    from gate.report.actions import mask_lines, secret_names
+def test_secrets_read_are_masked_under_github_actions() -> None:
+    from gate.report.actions import mask_lines
+    from gate.secrets import SecretRef, forget_all, reveal
 
-    spec = {
-        "spec": {
-            "onFailure": {"flags": [{"tokenEnv": "UNLEASH_TOKEN"}]},
-            "notifications": [{"urlEnv": "SLACK_URL"}, {"secretEnv": "HOOK_SECRET"}],
-            "metrics": {"headersEnv": {"Authorization": "PROM_AUTH"}},
-        }
-    }
-    names = secret_names(spec)
-    assert names == {"UNLEASH_TOKEN", "SLACK_URL", "HOOK_SECRET", "PROM_AUTH"}
-    env = {"GITHUB_ACTIONS": "true", "UNLEASH_TOKEN": "u-1", "SLACK_URL": "https://x/y"}
-    assert mask_lines(env, names) == ["::add-mask::https://x/y", "::add-mask::u-1"]
-    assert mask_lines({**env, "GITHUB_ACTIONS": "false"}, names) == []
+    forget_all()
+    env = {"GITHUB_ACTIONS": "true"}
+    assert mask_lines(env) == []
+    import os
 
-
-# ---- locations -------------------------------------------------------------------------
+    os.environ["GATE_TEST_SECRET"] = "u-1234"
+    try:
+        reveal(SecretRef("GATE_TEST_SECRET"))
+        lines = mask_lines(env)
+        assert "::add-mask::u-1234" in lines
+        assert "::add-mask::dS0xMjM0" in lines  # its Base64, as servers echo Basic auth
+        assert mask_lines({"GITHUB_ACTIONS": "false"}) == []
+    finally:
+        del os.environ["GATE_TEST_SECRET"]
+        forget_all()
 
 
 def test_repository_root_prefers_github_workspace_then_git_then_cwd(tmp_path: Path) -> None:

@@ -146,3 +146,19 @@ def controller(
 
 def rejected(message: str = "bad_data: parse error") -> ProviderRejected:
     return ProviderRejected(message, provider="prometheus")
+
+
+class FakeKillSwitches:
+    """The rollout's kill switches: each call of turn_off is recorded; ``still_on`` stay on."""
+
+    def __init__(self, still_on: list[str] | None = None, unreachable: list[str] | None = None):
+        self.still_on = list(still_on or [])
+        self.unreachable = list(unreachable or [])
+        self.turned_off = 0
+
+    def turn_off(self) -> list[str]:
+        self.turned_off += 1
+        return list(self.still_on)
+
+    def probe(self) -> list[str]:
+        return list(self.unreachable)

@@ -7,10 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from gate.errors import ConfigError, ProviderUnavailable, RollbackError, StateError
+from gate.errors import (
+    ConfigError,
+    ProviderRejected,
+    ProviderUnavailable,
+    RollbackError,
+    StateError,
+)
 from gate.rollout.controller import Interrupted
 from gate.rollout.journal import Journal
-from tests.rollout.fakes import FakeMetrics, FakeRouter, controller, rejected, spec
+from tests.rollout.fakes import (
+    FakeKillSwitches,
+    FakeMetrics,
+    FakeRouter,
+    controller,
+    rejected,
+    spec,
+)
 
 
 def constant(value: object) -> FakeMetrics:
@@ -217,15 +230,26 @@ def test_rollback_that_cannot_restore_stable_is_loud_and_exit_4(tmp_path: Path) 
 
 
 def test_kill_switches_still_on_are_named_and_exit_4(tmp_path: Path) -> None:
-    c, _ = controller(tmp_path, spec(), constant(0.2), kill_switches=lambda: ["unleash:new-ui"])
+    stuck = FakeKillSwitches(still_on=["unleash:new-ui"])
+    c, _ = controller(tmp_path, spec(), constant(0.2), kill_switches=stuck)
     with pytest.raises(RollbackError, match=r"kill switches are still ON: unleash:new-ui"):
         c.run()
-    called: list[str] = []
-    c, _ = controller(
-        tmp_path / "b", spec(), constant(0.2), kill_switches=lambda: called.append("x") or []
-    )
+    switches = FakeKillSwitches()
+    c, _ = controller(tmp_path / "b", spec(), constant(0.2), kill_switches=switches)
     assert c.run().status == "rolled-back"
-    assert called == ["x"]
+    assert switches.turned_off == 1
+
+
+def test_a_kill_switch_that_could_not_be_turned_off_stops_the_start(tmp_path: Path) -> None:
+    switches = FakeKillSwitches(unreachable=["flagd:default/new-ui@production (no such file)"])
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(), constant(0.0), router, kill_switches=switches)
+    with pytest.raises(ProviderRejected, match=r"could not be turned off .*new-ui.*no such file"):
+        c.run()
+    assert router.history == []
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "failed-to-start"
 
 
 def test_interrupt_rolls_back_or_leaves_traffic(tmp_path: Path) -> None:

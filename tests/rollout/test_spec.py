@@ -29,7 +29,7 @@ def test_the_issue_example_is_accepted_as_written() -> None:
     assert by_name["error-rate"].error_metric
     assert not by_name["p95-latency"].error_metric
     assert by_name["errors-vs-baseline"].max_ratio == 2.0
-    assert s.traffic.settings["socket"] == "/run/haproxy/admin.sock"
+    assert s.traffic.settings.socket == "/run/haproxy/admin.sock"
 
 
 def test_templates_escape_values_and_cannot_run_code() -> None:

@@ -108,7 +108,7 @@ def test_live_checks_run_and_fail_closed_as_in_gate_check(
                             "name": "budget",
                             "url": "http://127.0.0.1:9",
                             "objective": 0.999,
-                            "errorRatio": "vector(0)",
+                            "errorRatio": "vector(0) * count_over_time(up[{{ window }}])",
                             "timeout": "2s",
                         },
                     ]
