@@ -24,6 +24,7 @@ EXIT_BLOCK = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_HUMAN_NEEDED = 4
+EXIT_INCONCLUSIVE = 5  # gate judge: neither pass nor fail (no data, too little, metrics down)
 EXIT_INTERRUPTED = 130
 
 

@@ -1,14 +1,19 @@
-"""``gate judge``: one canary-versus-baseline analysis over a time range from Prometheus."""
+"""``gate judge``: one canary-versus-baseline judgement over a time range from Prometheus."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
-from gate.errors import EXIT_BLOCK, EXIT_OK, ConfigError
+from gate.errors import EXIT_BLOCK, EXIT_INCONCLUSIVE, EXIT_OK, ConfigError, ProviderUnavailable
+
+if TYPE_CHECKING:
+    from gate.judge.history import Judgement
 
 _SPAN = re.compile(r"^([0-9]+)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -31,17 +36,50 @@ def _time(text: str, option: str) -> datetime:
     return t
 
 
+def _rate(errors: int, requests: int) -> str:
+    return f"{requests:,} requests, {errors:,} errors" + (
+        f" ({errors / requests:.3%})" if requests else ""
+    )
+
+
+def _text(result: Judgement) -> str:
+    c = result.counts
+    moment = result.failed_at if result.failed_at is not None else result.proven_at
+    when = f" at {datetime.fromtimestamp(moment, UTC).isoformat()}" if moment is not None else ""
+    return (
+        f"{str(result.verdict).upper()}{when}: {result.reason}\n"
+        f"  canary {_rate(c.canary_errors, c.canary_requests)}; "
+        f"baseline {_rate(c.baseline_errors, c.baseline_requests)}; "
+        f"{result.windows} windows, {result.windows_with_data} with traffic in both"
+    )
+
+
+EXIT_FOR = {"pass": EXIT_OK, "fail": EXIT_BLOCK, "inconclusive": EXIT_INCONCLUSIVE}
+
+
 @click.command(
-    epilog="""\b
+    epilog=f"""\b
 Example (errors and requests per minute, last 30 minutes):
   gate judge --url http://127.0.0.1:9090 --last 30m --step 1m \\
-    --canary-errors 'sum(increase(http_requests_total{version="canary",code=~"5.."}[1m]))' \\
-    --canary-requests 'sum(increase(http_requests_total{version="canary"}[1m]))' \\
-    --baseline-errors 'sum(increase(http_requests_total{version="stable",code=~"5.."}[1m]))' \\
-    --baseline-requests 'sum(increase(http_requests_total{version="stable"}[1m]))'
+    --canary-errors 'sum(increase(http_requests_total{{version="canary",code=~"5.."}}[1m]))' \\
+    --canary-requests 'sum(increase(http_requests_total{{version="canary"}}[1m]))' \\
+    --baseline-errors 'sum(increase(http_requests_total{{version="stable",code=~"5.."}}[1m]))' \\
+    --baseline-requests 'sum(increase(http_requests_total{{version="stable"}}[1m]))'
 
 \b
-Exit codes: 0 no evidence the canary is worse, 1 the canary is worse, 2 bad input."""
+Three answers, each with the anytime-valid bounds on the ratio canary error rate /
+baseline error rate ("ratio ≤ 1.31 with 99 % confidence"):
+  pass          the canary is proven within --max-ratio of the baseline
+  fail          the canary's error rate is significantly above the baseline's
+  inconclusive  neither: no data, or too little to decide (never a pass)
+A false fail of a good canary, and a false pass of one worse than --max-ratio, each
+happen with probability at most --alpha, however many steps are looked at (with --wait,
+as the range grows, too).
+
+\b
+Exit codes: 0 pass, 1 fail, {EXIT_INCONCLUSIVE} inconclusive (also when Prometheus cannot be
+reached: no judgement was possible), 2 bad input (options, queries that Prometheus
+refuses, range selectors that are not the step), 3 internal error."""
 )
 @click.option("--url", envvar="GATE_PROMETHEUS_URL", required=True, help="Prometheus base URL.")
 @click.option("--canary-errors", required=True, metavar="QUERY")
@@ -56,14 +94,27 @@ Exit codes: 0 no evidence the canary is worse, 1 the canary is worse, 2 bad inpu
     default="1m",
     show_default=True,
     metavar="SPAN",
-    help="Window length; each query must give the increase over one step.",
+    help="Window length; each query must give the increase over exactly one step.",
 )
 @click.option(
     "--alpha",
     type=click.FloatRange(0, 0.5, min_open=True),
     default=0.01,
     show_default=True,
-    help="Bound on the chance of failing a good canary.",
+    help="Bound on the chance of failing a good canary, and of passing a bad one.",
+)
+@click.option(
+    "--max-ratio",
+    type=click.FloatRange(1, 32, min_open=True, max_open=True),
+    default=1.5,
+    show_default=True,
+    help="Tolerance: pass once the canary's error rate is proven at most this × the baseline's.",
+)
+@click.option(
+    "--wait",
+    default=None,
+    metavar="SPAN",
+    help="While inconclusive, judge again every step as data comes in, for up to SPAN.",
 )
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text")
 def judge(
@@ -77,56 +128,62 @@ def judge(
     end: str | None,
     step: str,
     alpha: float,
+    max_ratio: float,
+    wait: str | None,
     fmt: str,
 ) -> int:
-    """Is the canary's error rate worse than the baseline's? (anytime-valid sequential test)"""
-    from gate.judge.history import judge_range
+    """Is the canary's error rate worse than the baseline's, or proven within tolerance?
+    (an anytime-valid sequential test)"""
+    from gate.judge.history import judge_range, judge_until
     from gate.providers.metrics.prometheus import PrometheusProvider
 
     if (last is None) == (start is None):
         raise ConfigError("give either --last SPAN or --start ISO", field="--last")
+    if wait is not None and end is not None:
+        raise ConfigError("--wait judges up to now; leave out --end", field="--wait")
     end_t = _time(end, "--end") if end else datetime.now(UTC)
     start_t = (
         end_t - timedelta(seconds=_span(last, "--last")) if last else _time(start or "", "--start")
     )
     if start_t >= end_t:
         raise ConfigError("the range is empty: start is not before end", field="--start")
+    step_s = _span(step, "--step")
+    wait_s = _span(wait, "--wait") if wait is not None else None
     queries = {
         "canary_errors": canary_errors,
         "canary_requests": canary_requests,
         "baseline_errors": baseline_errors,
         "baseline_requests": baseline_requests,
     }
-    with PrometheusProvider(url) as provider:
-        result = judge_range(provider, queries, start_t, end_t, _span(step, "--step"), alpha)
+    try:
+        with PrometheusProvider(url) as provider:
+            if wait_s is None:
+                result = judge_range(
+                    provider, queries, start_t, end_t, step_s, alpha, max_ratio=max_ratio
+                )
+            else:
+                result = judge_until(
+                    provider,
+                    queries,
+                    start_t,
+                    end_t + timedelta(seconds=wait_s),
+                    step_s,
+                    alpha,
+                    max_ratio=max_ratio,
+                    sleep=time.sleep,
+                )
+    except ProviderUnavailable as exc:
+        message = f"no judgement: the metrics server is unavailable: {exc}"
+        if fmt == "json":
+            click.echo(json.dumps({"verdict": "inconclusive", "reason": message, "error": True}))
+        else:
+            click.echo(f"INCONCLUSIVE: {message}")
+        return EXIT_INCONCLUSIVE
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "verdict": result.verdict,
-                    "windows": result.windows,
-                    "failed_at": result.failed_at,
-                    "totals": result.totals,
-                    "alpha": alpha,
-                }
-            )
-        )
+        click.echo(json.dumps(result.as_dict()))
     else:
-
-        def rate(x: float | None) -> str:
-            return "no traffic" if x is None else f"{x:.3%}"
-
-        when = (
-            f" at {datetime.fromtimestamp(result.failed_at, UTC).isoformat()}"
-            if result.failed_at
-            else ""
-        )
-        click.echo(
-            f"{result.verdict.upper()}{when}: canary {rate(result.canary_rate)} vs "
-            f"baseline {rate(result.baseline_rate)} over {result.windows} windows "
-            f"(α = {alpha:g})"
-        )
-    return EXIT_BLOCK if result.verdict == "fail" else EXIT_OK
+        click.echo(_text(result))
+    return EXIT_FOR[str(result.verdict)]
 
 
 def register(cli: click.Group) -> None:

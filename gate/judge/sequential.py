@@ -1,78 +1,262 @@
-"""An anytime-valid sequential test that a canary's error rate is no worse than its baseline's.
+"""An anytime-valid confidence sequence for the canary/baseline error-rate ratio.
 
-Given that an error happened in a window, under the null hypothesis of equal error rates it
-came from the canary with probability ρ, the canary's share of that window's requests — however
-the overall rate moves (traffic swings, an upstream outage hitting both arms alike). If the
-canary's rate is ``r`` times the baseline's, that probability is θ = rρ / (rρ + 1 − ρ).
+The model. Given that an error happened in a window, it came from the canary with probability
+θ = rρ / (rρ + 1 − ρ), where ρ is the canary's share of that window's requests and r the ratio
+of the canary's error rate to the baseline's — however the overall rate moves (traffic swings,
+an upstream outage hitting both arms alike). Equal rates (r = 1) make θ = ρ. So, window after
+window, the errors' split between the arms is a binomial experiment in β = log r with a known,
+changing ρ; nothing else about the traffic matters.
 
-For each ``r`` on a grid of harmful ratios (r > 1), the product over windows of the binomial
-likelihood ratios L(θ)/L(ρ) is a test martingale under the null, also when ρ changes from one
-window to the next; so is their average under a prior over ``r`` (a mixture). By Ville's
-inequality the mixture ever reaching 1/α has probability at most α under the null, however
-often it is looked at (Lindon et al., KDD 2022; Lindon & Malek, NeurIPS 2022). Only harm
-fails: the alternatives are r > 1.
+The e-processes. For a candidate ratio r₀, the likelihood ratios of the windows so far between
+alternatives r₀·e^{±δ} and r₀, averaged over a prior on the offset δ > 0, form a test
+martingale when the true ratio is r₀ (Lindon et al., KDD 2022; Lindon & Malek, NeurIPS 2022;
+Wald's likelihood-ratio martingale). By Ville's inequality it reaches 1/α with probability at
+most α, however often it is looked at. With the offsets above r₀ ("harm": the canary is worse
+than r₀) the mixture falls as r₀ grows; with the offsets below r₀ ("safety") it rises. Hence:
+
+* **lower bound** L: the largest r₀ whose harm mixture ever reached 1/α. The canary **fails**
+  when L > 1 (its errors are significantly above the baseline's): a good canary fails with
+  probability at most α.
+* **upper bound** U: the smallest r₀ whose safety mixture ever reached 1/α. The canary is
+  **proven within tolerance** when U ≤ ``max_ratio``: a canary whose true ratio is above
+  ``max_ratio`` (a ×2 regression against 1.5) is promoted this way with probability at most α.
+
+Each bound is one-sided at level α and valid uniformly over time, so the running maximum (L)
+and minimum (U) are kept: [L, U] narrows as evidence comes in and never widens. Only harm
+fails and only proof passes; everything else is "continue".
+
+The grid. log r is tracked on a fixed grid of step ≈ 0.034 (1 and ``max_ratio`` on grid points)
+from 1/16 to 32; alternatives off the grid are left out of a mixture, which keeps it a valid
+(smaller) e-process. Bounds are reported at grid points, rounded outwards. Pure Python.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from gate.judge import Counts, Verdict, WindowJudge
+from gate.judge import NO_COUNTS, Counts, Verdict, WindowJudge
 
-DEFAULT_RATIOS = (1.25, 1.5, 2.0, 3.0, 5.0, 10.0)
-# More prior weight on small ratios: they need the most evidence, while large ones are caught
-# fast whatever their weight.
-DEFAULT_WEIGHTS = (3.0, 3.0, 2.0, 1.0, 1.0, 1.0)
+GRID_STEP = math.log(1.5) / 12
+LOG_RATIO_MIN = math.log(1 / 16)
+LOG_RATIO_MAX = math.log(32)
+
+Prior = Sequence[tuple[float, float]]  # (upper edge of a band of ratios e^δ, prior mass)
+
+# Prior mass on how much worse than r₀ the canary is (bands of e^δ). Chosen on the judge
+# benchmark to keep the exposure before a failure close to the oracle SPRT's from ×1.25 to ×10
+# at 20 to 2,000 requests per second (benchmarks/judge/).
+HARM_PRIOR: Prior = (
+    (1.15, 0.031),
+    (1.3, 0.033),
+    (1.5, 0.239),
+    (1.75, 0.072),
+    (2.0, 0.089),
+    (2.5, 0.053),
+    (3.0, 0.065),
+    (4.0, 0.065),
+    (5.5, 0.016),
+    (7.5, 0.121),
+    (10.0, 0.151),
+    (15.0, 0.054),
+    (30.0, 0.014),
+)
+# Prior mass on how much better than r₀ the canary is: proving ratio ≤ 1.5 for a canary as
+# good as its baseline needs offsets near ×1.5; better canaries sit further out.
+SAFETY_PRIOR: Prior = (
+    (1.25, 0.15),
+    (1.5, 0.35),
+    (2.0, 0.3),
+    (4.0, 0.15),
+    (20.0, 0.05),
+)
+
+
+@dataclass(frozen=True)
+class RatioInterval:
+    """Anytime-valid bounds on canary error rate / baseline error rate. ``lower`` is None
+    while nothing rules out any small ratio, ``upper`` is None while nothing rules out any
+    large one. Each bound holds with ``confidence`` on its own."""
+
+    lower: float | None
+    upper: float | None
+    confidence: float
+
+    def describe(self) -> str:
+        pct = f"{self.confidence * 100:g} %"
+        if self.upper is None and self.lower is None:
+            return f"ratio not bounded yet at {pct} confidence"
+        parts = []
+        if self.lower is not None:
+            parts.append(f"ratio ≥ {self.lower:.3g}")
+        if self.upper is not None:
+            parts.append(f"ratio ≤ {self.upper:.3g}")
+        return f"{' and '.join(parts)} with {pct} confidence"
+
+
+def _offsets(prior: Prior, step: float) -> list[tuple[int, float]]:
+    """(grid offset j ≥ 1, log weight) with each band's mass spread evenly on its offsets."""
+    out: list[tuple[int, float]] = []
+    low = 0.0
+    total = sum(mass for _, mass in prior)
+    if total <= 0 or any(mass < 0 for _, mass in prior):
+        raise ValueError("prior masses must be non-negative and not all zero")
+    for edge, mass in prior:
+        high = math.log(edge)
+        if high <= low:
+            raise ValueError("prior bands must have increasing edges above 1")
+        first, last = math.floor(low / step) + 1, math.floor(high / step)
+        if mass > 0 and last >= first:
+            per = mass / total / (last - first + 1)
+            out.extend((j, math.log(per)) for j in range(first, last + 1))
+        low = high
+    return out
 
 
 class SequentialCountJudge(WindowJudge):
+    """Fails a canary whose error rate is significantly above its baseline's; with
+    ``max_ratio`` also passes one proven to be at most ``max_ratio`` × the baseline's."""
+
     def __init__(
         self,
         *,
         alpha: float = 0.01,
-        ratios: Sequence[float] = DEFAULT_RATIOS,
-        weights: Sequence[float] | None = None,
+        max_ratio: float | None = None,
+        harm_prior: Prior = HARM_PRIOR,
+        safety_prior: Prior = SAFETY_PRIOR,
     ) -> None:
         if not 0 < alpha < 1:
             raise ValueError("alpha must be between 0 and 1")
-        if not ratios or any(r <= 1 for r in ratios):
-            raise ValueError("ratios must be harmful ratios above 1")
-        if weights is None:
-            weights = DEFAULT_WEIGHTS if tuple(ratios) == DEFAULT_RATIOS else [1.0] * len(ratios)
-        w = list(weights)
-        if len(w) != len(ratios) or any(x <= 0 for x in w):
-            raise ValueError("one positive weight per ratio")
-        total = sum(w)
+        if max_ratio is not None and not 1 < max_ratio < math.exp(LOG_RATIO_MAX):
+            raise ValueError("max_ratio must be above 1 (and below 32)")
         self.alpha = alpha
-        self.ratios = tuple(float(r) for r in ratios)
-        self._log_weights = [math.log(x / total) for x in w]
-        self._log_lr = [0.0] * len(ratios)  # log Π L(θ_r)/L(ρ), one per ratio
-        self.threshold = math.log(1 / alpha)
-        self.failed = False
+        self.max_ratio = max_ratio
+        anchor = math.log(max_ratio) if max_ratio is not None else math.log(1.5)
+        steps = max(1, round(anchor / GRID_STEP))
+        h = anchor / steps
+        low, high = math.floor(LOG_RATIO_MIN / h), math.ceil(LOG_RATIO_MAX / h)
+        self._betas = [k * h for k in range(low, high + 1)]
+        self._ratios = [math.exp(b) for b in self._betas]
+        self._zero = -low  # grid index of ratio 1
+        self._max_index = self._zero + steps if max_ratio is not None else None
+        self._harm = _offsets(harm_prior, h)
+        self._safety = _offsets(safety_prior, h)
+        self._ll = [0.0] * len(self._betas)  # log-likelihood of each grid ratio, up to a constant
+        self._threshold = math.log(1 / alpha)
+        self._lower = -1  # running max grid index of the lower bound (-1: none)
+        self._upper = len(self._betas)  # running min grid index of the upper bound (none)
+        self.totals = NO_COUNTS
+        self.windows = 0
+        self.informative_windows = 0  # windows with errors and requests in both arms
+        self.failed_at: int | None = None  # 1-based window that failed the canary
+        self.proven_at: int | None = None  # 1-based window that proved it within max_ratio
+
+    # --- evidence ---------------------------------------------------------------------------
+
+    def _log_mixture(self, index: int, offsets: list[tuple[int, float]], sign: int) -> float:
+        ll = self._ll
+        base = ll[index]
+        size = len(ll)
+        terms = [
+            lw + ll[index + sign * j] - base for j, lw in offsets if 0 <= index + sign * j < size
+        ]
+        if not terms:
+            return -math.inf
+        top = max(terms)
+        exp = math.exp
+        return top + math.log(sum([exp(t - top) for t in terms]))
 
     @property
     def log_evidence(self) -> float:
-        """log of the mixture e-value so far."""
-        terms = [w + x for w, x in zip(self._log_weights, self._log_lr, strict=True)]
-        top = max(terms)
-        return top + math.log(sum(math.exp(t - top) for t in terms))
+        """log of the harm mixture at ratio 1 now: the canary fails when it reaches
+        log(1/α)."""
+        return self._log_mixture(self._zero, self._harm, +1)
+
+    def _harm_reached(self, index: int) -> bool:
+        return self._log_mixture(index, self._harm, +1) >= self._threshold
+
+    def _safety_reached(self, index: int) -> bool:
+        return self._log_mixture(index, self._safety, -1) >= self._threshold
+
+    def _advance_bounds(self) -> None:
+        # The harm mixture falls along the grid and the safety mixture rises, so the points
+        # where each reaches 1/α are a prefix and a suffix of the grid: gallop, then bisect.
+        size = len(self._ll)
+        if self._lower + 1 < size and self._harm_reached(self._lower + 1):
+            good, step = self._lower + 1, 1
+            while good + step < size and self._harm_reached(good + step):
+                good, step = good + step, step * 2
+            bad = min(good + step, size)
+            while bad - good > 1:
+                mid = (good + bad) // 2
+                good, bad = (mid, bad) if self._harm_reached(mid) else (good, mid)
+            self._lower = good
+        if self._upper - 1 >= 0 and self._safety_reached(self._upper - 1):
+            good, step = self._upper - 1, 1
+            while good - step >= 0 and self._safety_reached(good - step):
+                good, step = good - step, step * 2
+            bad = max(good - step, -1)
+            while good - bad > 1:
+                mid = (good + bad) // 2
+                good, bad = (mid, bad) if self._safety_reached(mid) else (good, mid)
+            self._upper = good
 
     def observe(self, counts: Counts) -> Verdict:
+        self.totals += counts
+        self.windows += 1
         if self.failed:
             return Verdict.FAIL
-        canary_errors, canary_requests = counts.canary_errors, counts.canary_requests
-        baseline_errors, baseline_requests = counts.baseline_errors, counts.baseline_requests
-        errors = canary_errors + baseline_errors
-        requests = canary_requests + baseline_requests
-        if errors and canary_requests and baseline_requests:
-            rho = canary_requests / requests
-            for i, r in enumerate(self.ratios):
-                theta = r * rho / (r * rho + 1 - rho)
-                self._log_lr[i] += canary_errors * math.log(theta / rho) + baseline_errors * (
-                    math.log((1 - theta) / (1 - rho))
-                )
-            if self.log_evidence >= self.threshold:
-                self.failed = True
-                return Verdict.FAIL
+        errors = counts.canary_errors + counts.baseline_errors
+        n_canary, n_baseline = counts.canary_requests, counts.baseline_requests
+        if errors and n_canary and n_baseline:
+            self.informative_windows += 1
+            rho = n_canary / (n_canary + n_baseline)
+            rest = 1.0 - rho
+            hits = counts.canary_errors
+            log = math.log
+            self._ll = [
+                ll + hits * b - errors * log(rho * r + rest)
+                for ll, b, r in zip(self._ll, self._betas, self._ratios, strict=True)
+            ]
+            self._advance_bounds()
+            if self.failed and self.failed_at is None:
+                self.failed_at = self.windows
+            if self.proven and self.proven_at is None:
+                self.proven_at = self.windows
+        return self.verdict
+
+    # --- what the judge knows ---------------------------------------------------------------
+
+    @property
+    def failed(self) -> bool:
+        """The canary's error rate is significantly above the baseline's (lower bound > 1)."""
+        return self._lower >= self._zero
+
+    @property
+    def proven(self) -> bool:
+        """The canary is proven at most ``max_ratio`` × the baseline (upper bound ≤ it)."""
+        return self._max_index is not None and self._upper <= self._max_index
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.failed:
+            return Verdict.FAIL
+        if self.proven:
+            return Verdict.PASS
         return Verdict.CONTINUE
+
+    @property
+    def estimate(self) -> float | None:
+        """The most likely ratio on the grid (None before any window with errors)."""
+        if not self.informative_windows:
+            return None
+        best = max(range(len(self._ll)), key=self._ll.__getitem__)
+        return self._ratios[best]
+
+    @property
+    def interval(self) -> RatioInterval:
+        """The anytime-valid bounds on the ratio so far (each at confidence 1 − α)."""
+        lower = self._ratios[self._lower] if self._lower >= 0 else None
+        upper = self._ratios[self._upper] if self._upper < len(self._ratios) else None
+        return RatioInterval(lower, upper, 1 - self.alpha)
