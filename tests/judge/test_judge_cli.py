@@ -194,3 +194,33 @@ def test_no_data_and_no_errors_are_inconclusive(
     assert answer["data"]["windows"] == 0
     assert main([*args("quiet", *span(1, 59), url=prometheus.url)]) == 5
     assert "INCONCLUSIVE: too little data: no errors in either arm" in capsys.readouterr().out
+
+
+def test_the_argo_job_example_runs_a_valid_gate_judge() -> None:
+    """examples/argo-rollouts/analysis-template.yaml: the Job's arguments are options gate
+    judge accepts, its queries pass the window check, and only exit 0 can be Successful
+    (argoproj/argo-rollouts metricproviders/job/job.go: JobComplete → Successful, JobFailed →
+    Failed)."""
+    import yaml
+
+    from gate.cli.judge import EXIT_FOR
+    from gate.cli.judge import judge as command
+    from gate.judge.history import check_windows
+
+    root = Path(__file__).resolve().parents[2]
+    doc = yaml.safe_load((root / "examples/argo-rollouts/analysis-template.yaml").read_text())
+    [metric] = doc["spec"]["metrics"]
+    job = metric["provider"]["job"]["spec"]
+    [container] = job["template"]["spec"]["containers"]
+    argv = [a.replace("{{args.service}}", "checkout") for a in container["args"]]
+    assert argv[0] == "judge"
+    ctx = command.make_context("judge", argv[1:])
+    params = ctx.params
+    assert params["wait"] == "20m"
+    assert params["max_ratio"] == 1.5
+    keys = ("canary_errors", "canary_requests", "baseline_errors", "baseline_requests")
+    check_windows({k: params[k] for k in keys}, 60)
+    assert job["backoffLimit"] == 0  # a failed judgement is not retried into a new test
+    assert job["template"]["spec"]["restartPolicy"] == "Never"
+    assert job["activeDeadlineSeconds"] > 20 * 60  # the Job is not killed while it waits
+    assert EXIT_FOR == {"pass": 0, "fail": 1, "inconclusive": 5}  # only a pass completes
