@@ -69,5 +69,5 @@ def annotation_lines(evaluation: Evaluation, options: RenderOptions | None = Non
     return lines
 
 
-def render(evaluation: Evaluation, options: RenderOptions) -> str:
+def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
     return "\n".join(annotation_lines(evaluation, options)) + "\n"

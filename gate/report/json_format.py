@@ -49,5 +49,5 @@ def as_dict(evaluation: Evaluation) -> dict[str, Any]:
     }
 
 
-def render(evaluation: Evaluation, options: RenderOptions) -> str:
+def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
     return json.dumps(as_dict(evaluation), indent=2, ensure_ascii=False) + "\n"

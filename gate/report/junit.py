@@ -26,7 +26,8 @@ def _body(f: Finding) -> str:
     return f.message + (f"\nfix: {f.remediation}" if f.remediation else "")
 
 
-def render(evaluation: Evaluation, options: RenderOptions) -> str:
+def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
     e = evaluation
     files = SourceFiles(options.root, options.cwd)
     suite = ET.Element("testsuite", name=f"gate check {e.change_id}".strip())

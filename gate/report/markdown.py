@@ -17,7 +17,7 @@ def cell(text: str) -> str:
     return escaped.replace("\r", " ").replace("\n", "<br>")
 
 
-def render(evaluation: Evaluation, options: RenderOptions) -> str:
+def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
     e = evaluation
     out: list[str] = []
     where = f" · environment `{e.environment}`" if e.environment else ""

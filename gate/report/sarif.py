@@ -178,7 +178,8 @@ def _result(
     return result
 
 
-def render(evaluation: Evaluation, options: RenderOptions) -> str:
+def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
     e = evaluation
     files = SourceFiles(options.root, options.cwd)
     placer = _Placer(e, files)

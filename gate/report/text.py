@@ -11,7 +11,9 @@ _SEVERITY_COLOR = {Severity.BLOCK: "red", Severity.WARN: "yellow", Severity.INFO
 _SEVERITY_LABEL = {Severity.BLOCK: "BLOCK", Severity.WARN: "WARN ", Severity.INFO: "AUDIT"}
 
 
-def render(evaluation: Evaluation, options: RenderOptions) -> str:
+def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
+    options = options or RenderOptions()
+
     def paint(text: str, name: str) -> str:
         return f"\x1b[{_COLORS[name]}m{text}\x1b[0m" if options.color else text
 
