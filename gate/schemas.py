@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from gate.config.validate import raw_schema, schema_names
+from gate.config.values import NAME_PATTERN, NAME_RULE
 
 __all__ = ["schema", "schema_names"]
 
@@ -49,13 +50,33 @@ def _enums() -> dict[str, dict[tuple[str, ...], list[str]]]:
     }
 
 
+NAMES: dict[str, dict[tuple[str, ...], str]] = {
+    "rollout": {
+        ("properties", "metadata", "properties", "name"): "rollout name",
+        ("$defs", "metric", "properties", "name"): "metric name",
+        ("$defs", "hook", "properties", "name"): "hook name",
+    },
+    "live-check": {("properties", "name"): "check name"},
+}
+
+
 @cache
 def schema(name: str) -> dict[str, Any]:
     """The complete JSON Schema ``name`` (change-request, policy, rollout, live-check)."""
     data = copy.deepcopy(raw_schema(name))
     for path, values in _enums().get(name, {}).items():
-        node = data
-        for key in path:
-            node = node.setdefault(key, {})
-        node["enum"] = values
+        _at(data, path)["enum"] = values
+    for path, what in NAMES.get(name, {}).items():  # gate's one rule for names, in one place
+        _at(data, path).update(
+            type="string",
+            pattern=NAME_PATTERN,
+            errorMessage=f"{{value}} is not a valid {what} ({NAME_RULE})",
+        )
     return data
+
+
+def _at(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    node = data
+    for key in path:
+        node = node.setdefault(key, {})
+    return node

@@ -17,27 +17,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from gate.checks.interface import CheckSpec  # noqa: E402
+
 from gate.checks.runner import run_checks  # noqa: E402
-from tests.check.helpers import change  # noqa: E402
+from tests.policy.helpers import change, policy  # noqa: E402
 
 SLEEPS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def once() -> tuple[float, float, float]:
-    specs = [
-        CheckSpec(
-            type="command",
-            name=f"sleep-{s}",
-            timeout=10.0,
-            settings={"argv": [sys.executable, "-c", f"import time; time.sleep({s})"]},
-        )
-        for s in SLEEPS
-    ]
+    specs = policy(
+        {
+            "checks": [
+                {
+                    "type": "command",
+                    "name": f"sleep-{s}",
+                    "timeout": "10s",
+                    "argv": [sys.executable, "-c", f"import time; time.sleep({s})"],
+                }
+                for s in SLEEPS
+            ]
+        }
+    ).checks
     start = time.perf_counter()
-    _, timings = run_checks(specs, change())
+    results = run_checks(specs, change())
     wall = time.perf_counter() - start
-    return wall, sum(t.seconds for t in timings), max(t.seconds for t in timings)
+    return wall, sum(r.seconds for r in results), max(r.seconds for r in results)
 
 
 def main() -> int:

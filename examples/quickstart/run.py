@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="gate-quickstart-"))
     print(f"Starting the local stack in {workdir} ...", flush=True)
     with Stack(workdir / "stack", canary_mode=args.canary) as stack:
-        stages = [
+        stages: list[dict[str, Any]] = [
             {"weight": 10, "duration": f"{args.stage_seconds}s"},
             {"weight": 50, "duration": f"{args.stage_seconds}s"},
             {"weight": 100},

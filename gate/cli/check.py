@@ -18,13 +18,12 @@ from gate.report import FORMATS
 def _now(value: str | None) -> datetime | None:
     if value is None:
         return None
+    from gate.config.values import parse_datetime
+
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{value!r} is not an ISO 8601 date-time", field="--now") from None
-    if parsed.tzinfo is None:
-        raise ConfigError(f"{value!r} needs a UTC offset, e.g. {value}+00:00", field="--now")
-    return parsed
+        return parse_datetime(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="--now") from None
 
 
 def _wants_color(fmt: str, output: str | None) -> bool:
@@ -185,15 +184,18 @@ def _live_checks_runner(policies: list[Any]) -> Any:
 
 
 def _kind(data: Any) -> str:
-    if isinstance(data, dict):
-        kind = data.get("kind")
-        if kind == "Policy":
-            return "policy"
-        if kind == "Rollout":
-            return "rollout"
-        if kind == "ChangeRequest" or "riskLevel" in data or "scheduledTime" in data:
-            return "change-request"
-    return "unknown"
+    """What a document is: a Policy or a Rollout by its ``kind``; a change request has none
+    (or ``kind: ChangeRequest``), and is read exactly as ``gate check --change`` reads it."""
+    import difflib
+
+    kinds = {"Policy": "policy", "Rollout": "rollout"}
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if kind is None or kind == "ChangeRequest":
+        return "change-request"
+    # a misspelt kind is read as the kind it is closest to, so the message is the one the run
+    # that would use the file gives
+    close = difflib.get_close_matches(str(kind), list(kinds), n=1, cutoff=0.5)
+    return kinds[close[0]] if close else "change-request"
 
 
 def validate_one(path: str) -> str:
@@ -201,8 +203,6 @@ def validate_one(path: str) -> str:
     from gate.config.loader import load_file
 
     doc = load_file(path)
-    if not isinstance(doc.data, dict):
-        raise doc.error((), "expected a mapping at the top level")
     kind = _kind(doc.data)
     if kind == "policy":
         from gate.policy.load import parse_policy
@@ -216,10 +216,6 @@ def validate_one(path: str) -> str:
         from gate.rollout.spec import parse_rollout
 
         parse_rollout(doc)
-    else:
-        raise doc.error(
-            (), "cannot tell what this is: expected kind Policy or Rollout, or a change request"
-        )
     return kind
 
 

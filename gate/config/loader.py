@@ -6,9 +6,12 @@ errors, duplicate keys, empty or binary files, files too large, and alias bombs.
 
 from __future__ import annotations
 
+import os
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -102,7 +105,7 @@ def _construct(
         loader.flatten_mapping(node)
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _scalar(key_node, path, doc_file, loader)
             line = key_node.start_mark.line + 1
             if not isinstance(key, (str, int, float, bool)) or key is None:
                 raise ConfigError(
@@ -128,7 +131,19 @@ def _construct(
             _construct(child, (*path, i), doc_file, lines, loader, depth + 1)
             for i, child in enumerate(node.value)
         ]
-    return loader.construct_object(node, deep=True)
+    return _scalar(node, path, doc_file, loader)
+
+
+def _scalar(node: yaml.Node, path: PathKey, doc_file: str, loader: _Loader) -> Any:
+    try:
+        return loader.construct_object(node, deep=True)
+    except ValueError:  # e.g. an integer of more digits than Python converts
+        raise ConfigError(
+            "cannot read this value (a number too long?)",
+            file=doc_file,
+            line=node.start_mark.line + 1,
+            field=dotted(path) or None,
+        ) from None
 
 
 def load_text(text: str, file: str) -> Document:
@@ -165,22 +180,40 @@ def load_text(text: str, file: str) -> Document:
 
 
 def load_file(path: str | Path) -> Document:
-    """Read and parse one file; a missing, unreadable, binary or huge file is a ConfigError."""
+    """Read and parse one file (``-`` is standard input); a missing, unreadable, special,
+    binary or huge file is a ConfigError. Only regular files are read, opened without
+    blocking, so a FIFO or a device never hangs gate; the size cap holds while reading."""
     name = str(path)
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise ConfigError("is a directory, expected a file", file=name)
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(f"file is {size} bytes, more than {MAX_FILE_BYTES}", file=name)
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError("no such file", file=name) from None
-    except PermissionError:
-        raise ConfigError("permission denied", file=name) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+    if name == "-":
+        raw = _read_capped(sys.stdin.buffer, "<stdin>")
+        name = "<stdin>"
+    else:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except FileNotFoundError:
+            raise ConfigError("no such file", file=name) from None
+        except PermissionError:
+            raise ConfigError("permission denied", file=name) from None
+        except IsADirectoryError:
+            raise ConfigError("is a directory, expected a file", file=name) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISDIR(info.st_mode):
+                raise ConfigError("is a directory, expected a file", file=name)
+            if not stat.S_ISREG(info.st_mode):
+                raise ConfigError("not a regular file (a device, FIFO or socket)", file=name)
+            if info.st_size > MAX_FILE_BYTES:
+                raise ConfigError(
+                    f"file is {info.st_size} bytes, more than {MAX_FILE_BYTES}", file=name
+                )
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                raw = _read_capped(fh, name)
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror or exc}", file=name) from None
+        finally:
+            os.close(fd)
     if b"\x00" in raw:
         raise ConfigError("binary file: expected YAML or JSON text", file=name, line=1)
     try:
@@ -189,3 +222,10 @@ def load_file(path: str | Path) -> Document:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError("not UTF-8 text", file=name, line=line) from None
     return load_text(text, name)
+
+
+def _read_capped(stream: BinaryIO, name: str) -> bytes:
+    raw = stream.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ConfigError(f"more than {MAX_FILE_BYTES} bytes", file=name)
+    return raw

@@ -79,7 +79,11 @@ def _message(err: Any) -> tuple[PathKey, str]:
     ):
         custom = err.schema.get("errorMessage")
         if isinstance(custom, str):
-            return path, custom
+            return path, custom.replace("{value}", _short(err.instance))
+        if validator == "minItems":
+            return path, f"needs at least {err.validator_value} item(s)"
+        if validator == "minLength" and err.validator_value == 1:
+            return path, "must not be empty"
         return path, err.message
     return path, err.message
 

@@ -14,6 +14,7 @@ from gate.checks.registry import parse_checks
 from gate.config.loader import Document, PathKey, load_file
 from gate.config.node import Node
 from gate.config.validate import validate
+from gate.config.values import check_year, parse_datetime, parse_duration
 from gate.errors import ConfigError
 from gate.policy.model import Policy, Rule, Scope
 from gate.policy.windows import (
@@ -25,11 +26,11 @@ from gate.policy.windows import (
     Weekly,
     Window,
     parse_clock,
-    parse_duration,
 )
 from gate.schemas import schema
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_WINDOW = 31 * 86400.0  # a window longer than a month is a typo (a freeze uses dates)
 DEFAULT_POLICY = "default.yaml"
 
 
@@ -108,7 +109,7 @@ def _rule(raw: Mapping[str, Any], doc: Document, path: PathKey, policy: str) -> 
     if "pattern" in params:
         try:
             re.compile(params["pattern"])
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:
             raise doc.error((*path, "pattern"), f"invalid regular expression: {exc}") from None
     if "days" in params:
         params["days"] = frozenset(DAY_NAMES[d] for d in params["days"])
@@ -138,11 +139,14 @@ def _window_time(text: str, tz: ZoneInfo, doc: Document, path: PathKey, *, end: 
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            check_year(day.year, text)
             if end:
                 day += timedelta(days=1)
             return datetime(day.year, day.month, day.day, tzinfo=tz)
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
+        parsed = parse_datetime(text, require_offset=False)
+    except ValueError as exc:
+        if "years" in str(exc):
+            raise doc.error(path, str(exc)) from None
         raise doc.error(path, f"{text!r} is not a date (YYYY-MM-DD) or ISO date-time") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
@@ -180,9 +184,16 @@ def _matcher(raw: Mapping[str, Any], tz: ZoneInfo, doc: Document, path: PathKey)
 
         if not croniter.is_valid(raw["cron"]):
             raise doc.error((*path, "cron"), f"{raw['cron']!r} is not a valid cron expression")
-        duration = parse_duration(raw["duration"])
-        if duration <= timedelta(0):
-            raise doc.error((*path, "duration"), "duration must be longer than zero")
+        try:
+            croniter(raw["cron"], datetime.now(tz)).get_next(datetime)
+        except (ValueError, KeyError, OverflowError):  # croniter's "failed to find next date"
+            raise doc.error((*path, "cron"), f"{raw['cron']!r} never fires") from None
+        try:
+            duration = timedelta(
+                seconds=parse_duration(raw["duration"], minimum=60, maximum=MAX_WINDOW)
+            )
+        except ValueError as exc:
+            raise doc.error((*path, "duration"), str(exc)) from None
         return Cron(tz=tz, expression=raw["cron"], duration=duration)
     if form == "dates":
         dates = raw["dates"]

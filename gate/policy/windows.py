@@ -14,7 +14,6 @@ Deny beats allow; with no allow window every time is allowed unless denied.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,14 +25,7 @@ DAY_NAMES = {
     "thu": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5, "sunday": 6, "sun": 6,
 }  # fmt: skip
 WEEKDAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_DURATION = re.compile(r"([0-9]+)([dhms])")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 MAX_STEPS = 1000
-
-
-def parse_duration(text: str) -> timedelta:
-    """``62h``, ``1d12h``, ``30m`` → timedelta (the schema has checked the shape)."""
-    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(text)))
 
 
 def parse_clock(text: str) -> int:

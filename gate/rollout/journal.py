@@ -24,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from gate.errors import StateError
+from gate.config.values import check_name
+from gate.errors import ConfigError, StateError
 
 
 class RolloutStatus(enum.StrEnum):
@@ -116,6 +117,14 @@ class Journal:
     root: Path
     name: str
     _lock: TextIO | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # the name becomes a directory: only names by gate's one rule (a dry run's journal
+        # adds .dry-run), so "../x" or a name with a newline never reaches the file system
+        try:
+            check_name(self.name.removesuffix(".dry-run"), "rollout name")
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="NAME") from None
 
     @property
     def dir(self) -> Path:

@@ -24,8 +24,8 @@ from gate.errors import ProviderRejected
 from gate.policy.engine import evaluate
 from gate.policy.result import Severity
 from gate.providers.metrics.interface import MetricsProvider, QueryResult, Sample
-from tests.check.helpers import change, policy
 from tests.cli.conftest import Result
+from tests.policy.helpers import change, policy
 
 PY = sys.executable
 
@@ -207,7 +207,7 @@ def test_github_green_and_approved(monkeypatch: pytest.MonkeyPatch) -> None:
 @respx.mock
 def test_github_red_checks_and_missing_approvals(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
-    runs = [
+    runs: list[dict[str, Any]] = [
         *GREEN,
         {"name": "e2e", "status": "completed", "conclusion": "failure"},
         {"name": "deploy-preview", "status": "in_progress", "conclusion": None},
@@ -284,6 +284,9 @@ class Ratios:
         window = query.split("[")[1].split("]")[0]
         return QueryResult(query, (Sample({}, self.by_window[window]),))
 
+    def query_range(self, *args: Any) -> list[Any]:
+        return []
+
     def close(self) -> None:
         pass
 
@@ -312,7 +315,11 @@ def test_error_budget(ratios: dict[str, float], kind: str, status: Status, text:
         objective=0.999,
         errorRatio="sum(rate(errors[{{ window }}])) / sum(rate(requests[{{ window }}]))",
     )
-    out = run(s, change(type=kind, justification="INC-1"), lambda *_: Ratios(windows))
+
+    def fake(*_: Any) -> MetricsProvider:
+        return Ratios(windows)
+
+    out = run(s, change(type=kind, justification="INC-1"), fake)
     assert out.status is status
     assert text in out.message
 

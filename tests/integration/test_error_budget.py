@@ -9,8 +9,8 @@ import pytest
 from gate.change import ChangeRequest
 from gate.checks.interface import CheckContext, CheckOutcome, Status
 from gate.checks.registry import CHECKS
-from tests.check.helpers import change, policy
 from tests.integration.stack import Stack
+from tests.policy.helpers import change, policy
 
 pytestmark = pytest.mark.integration
 

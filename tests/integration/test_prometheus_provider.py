@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ CANARY_ERROR_RATE = (
 
 
 @pytest.fixture
-def prom(shared_stack: Stack) -> PrometheusProvider:
+def prom(shared_stack: Stack) -> Iterator[PrometheusProvider]:
     provider = PrometheusProvider(shared_stack.prometheus.url, timeout=5, retries=1)
     yield provider
     provider.close()

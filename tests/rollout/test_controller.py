@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,7 @@ from gate.errors import (
     StateError,
 )
 from gate.rollout.controller import Interrupted
+from gate.rollout.events import EventKind
 from gate.rollout.journal import Journal
 from tests.rollout.fakes import (
     FakeKillSwitches,
@@ -39,7 +41,7 @@ def test_healthy_canary_is_promoted_through_every_stage(tmp_path: Path) -> None:
     state = Journal(tmp_path / "state", "checkout").load()
     assert state is not None
     assert (state.status, state.weight) == ("promoted", 100)
-    assert [e.kind for e in events].count("measured") == 15  # at 10 s … 50 s; 60 s ends it
+    assert [e.kind for e in events].count(EventKind.MEASURED) == 15  # at 10 s … 50 s; 60 s ends it
     assert events[-1].kind == "promoted"
 
 
@@ -126,7 +128,11 @@ def test_inconclusive_pause_released_by_promote(tmp_path: Path) -> None:
     c, events = controller(tmp_path, spec(), FakeMetrics(answer))
     assert c.run().status == "promoted"
     kinds = [e.kind for e in events]
-    assert kinds.index("paused") < kinds.index("resumed") < kinds.index("promoted")
+    assert (
+        kinds.index(EventKind.PAUSED)
+        < kinds.index(EventKind.RESUMED)
+        < kinds.index(EventKind.PROMOTED)
+    )
 
 
 def test_on_no_data_pass_is_an_explicit_choice(tmp_path: Path) -> None:
@@ -326,7 +332,7 @@ def test_resume_continues_from_the_journaled_stage(tmp_path: Path) -> None:
 
 
 def test_manual_stage_waits_for_promote_and_abort_requests(tmp_path: Path) -> None:
-    stages = [{"weight": 10}, {"weight": 100}]
+    stages: list[dict[str, Any]] = [{"weight": 10}, {"weight": 100}]
     journal = Journal(tmp_path / "state", "checkout")
 
     def answer(q: str, n: int) -> float:

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from gate.rollout.analysis import Measurement, Outcome
-from gate.rollout.events import RolloutEvent
+from gate.rollout.events import EventKind, RolloutEvent
 from gate.telemetry import Telemetry
 from tests.rollout.fakes import FakeMetrics, controller, spec
 
@@ -24,11 +24,13 @@ def test_own_metrics_are_served_on_loopback() -> None:
     telemetry = Telemetry("checkout", port=port)
     try:
         telemetry(
-            RolloutEvent(kind="stage-advanced", rollout="checkout", message="", stage=1, weight=5)
+            RolloutEvent(
+                kind=EventKind.STAGE_ADVANCED, rollout="checkout", message="", stage=1, weight=5
+            )
         )
         telemetry(
             RolloutEvent(
-                kind="measured",
+                kind=EventKind.MEASURED,
                 rollout="checkout",
                 message="",
                 stage=1,
@@ -39,7 +41,9 @@ def test_own_metrics_are_served_on_loopback() -> None:
                 ),
             )
         )
-        telemetry(RolloutEvent(kind="rolled-back", rollout="checkout", message="", weight=0))
+        telemetry(
+            RolloutEvent(kind=EventKind.ROLLED_BACK, rollout="checkout", message="", weight=0)
+        )
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
             text = r.read().decode()
     finally:

@@ -188,7 +188,7 @@ class FakeFlags:
 def test_partial_failure_names_exactly_the_flags_still_on() -> None:
     fake = FakeFlags(stuck={"b"})
     flags = [(FlagRef("fake", name), fake) for name in ("a", "b", "c")]
-    report = switch(flags, enabled=False)  # type: ignore[arg-type]
+    report = switch(flags, enabled=False)
     assert [o.flag.feature for o in report.failed] == ["b"]
     assert report.still_wrong() == ["fake:default/b@production (fake: timed out)"]
     assert fake.state == {"a": False, "c": False}

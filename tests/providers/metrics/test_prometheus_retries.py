@@ -40,7 +40,9 @@ def _provider(
     return provider, seen, waits
 
 
-def _status(code: int, body: object = None, headers: dict[str, str] | None = None):
+def _status(
+    code: int, body: object = None, headers: dict[str, str] | None = None
+) -> Callable[[httpx.Request], httpx.Response]:
     return lambda _r: httpx.Response(code, json=body, headers=headers)
 
 

@@ -14,7 +14,8 @@ import respx
 
 from gate.providers.notify.dispatch import Dispatcher
 from gate.providers.notify.interface import Event, EventKind
-from gate.providers.notify.pagerduty import EVENTS_URL, PagerDutyNotifier
+from gate.providers.notify.pagerduty import PagerDutyNotifier
+from gate.providers.notify.settings import PAGERDUTY_EVENTS_URL as EVENTS_URL
 from gate.providers.notify.slack import SlackNotifier
 from gate.providers.notify.webhook import WebhookNotifier, signature
 from gate.rollout.events import EventKind as RolloutKind

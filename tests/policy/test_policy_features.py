@@ -1,0 +1,119 @@
+"""What policies can express beyond the defaults: field rules, scope, enforcement, thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gate.policy.result import Decision, Severity
+from tests.policy.helpers import change, default_eval, evaluate_only, policy
+
+
+def field_rule(**settings: Any) -> dict[str, Any]:
+    return {"id": "r", "kind": "field", "enforcement": "block", **settings}
+
+
+@pytest.mark.parametrize(
+    ("rule", "fields", "fails"),
+    [
+        (field_rule(field="links", required=True), {}, True),
+        (field_rule(field="links", required=True), {"links": ["https://t/1"]}, False),
+        (field_rule(field="id", pattern=r"^CHG-\d+$"), {"id": "CHG-12"}, False),
+        (field_rule(field="id", pattern=r"^CHG-\d+$"), {"id": "chg-12"}, True),
+        (field_rule(field="type", allowedValues=["standard"]), {"type": "normal"}, True),
+        (field_rule(field="type", allowedValues=["standard", "normal"]), {}, False),
+        (field_rule(field="description", minLength=10), {"description": "short"}, True),
+        (field_rule(field="description", minLength=10), {}, False),  # not required: absent is ok
+        (field_rule(field="approvers", minItems=2), {"approvers": ["a"]}, True),
+    ],
+)
+def test_field_rules(rule: dict[str, Any], fields: dict[str, Any], fails: bool) -> None:
+    e = evaluate_only(change(**fields), policy({"rules": [rule]}))
+    assert (e.decision is Decision.BLOCK) is fails
+
+
+def test_remediation_and_message_reach_the_finding() -> None:
+    rule = field_rule(
+        field="links",
+        required=True,
+        message="Link the ticket",
+        remediation="Add the CAB ticket URL under links.",
+        riskPoints=7,
+    )
+    [f] = evaluate_only(change(), policy({"rules": [rule]})).findings
+    assert f.message == "Link the ticket (links is missing or empty)"
+    assert f.remediation == "Add the CAB ticket URL under links."
+    assert f.risk_points == 7
+    assert f.policy == "test"
+
+
+def test_audit_is_recorded_but_never_changes_the_decision_or_score() -> None:
+    rule = field_rule(field="links", required=True, enforcement="audit", riskPoints=50)
+    e = evaluate_only(change(), policy({"riskThreshold": 10, "rules": [rule]}))
+    assert [f.severity for f in e.findings] == [Severity.INFO]
+    assert e.decision is Decision.ALLOW
+    assert e.risk_score == 0
+
+
+def test_risk_threshold_blocks_at_the_threshold() -> None:
+    rule = field_rule(field="links", required=True, enforcement="warn", riskPoints=40)
+    at = evaluate_only(change(), policy({"riskThreshold": 40, "rules": [rule]}))
+    assert at.decision is Decision.BLOCK
+    assert [f.rule for f in at.findings] == ["r", "risk-threshold"]
+    below = evaluate_only(change(), policy({"riskThreshold": 41, "rules": [rule]}))
+    assert below.decision is Decision.WARN
+
+
+def test_approvals_per_risk_level() -> None:
+    rule = {"id": "approvals", "kind": "approvals", "minimum": {"medium": 1, "high": 2}}
+    p = policy({"rules": [rule]})
+    assert evaluate_only(change(riskLevel="medium", approvers=["a"]), p).decision is Decision.ALLOW
+    assert evaluate_only(change(riskLevel="high", approvers=["a"]), p).decision is Decision.BLOCK
+    assert evaluate_only(change(riskLevel="low", approvers=[]), p).decision is Decision.ALLOW
+
+
+def test_scope_by_environment_and_service() -> None:
+    rule = field_rule(field="links", required=True, scope={"environments": ["production"]})
+    p = policy({"rules": [rule]})
+    assert evaluate_only(change(), p).decision is Decision.BLOCK
+    staged = default_eval(change(), p, env="staging")
+    assert "r" not in {f.rule for f in staged.findings}
+    scoped = policy(
+        {"scope": {"services": ["payments"]}, "rules": [field_rule(field="links", required=True)]}
+    )
+    assert evaluate_only(change(), scoped).decision is Decision.ALLOW
+    assert evaluate_only(change(affectedServices=["payments"]), scoped).decision is Decision.BLOCK
+
+
+def test_a_later_policy_replaces_a_bundled_rule_by_id() -> None:
+    late = policy(
+        {
+            "rules": [
+                {
+                    "id": "business-hours",
+                    "kind": "hours",
+                    "start": "06:00",
+                    "end": "22:00",
+                    "enforcement": "warn",
+                }
+            ]
+        }
+    )
+    e = default_eval(change(scheduledTime="2026-11-24T07:00:00+00:00"), late)
+    assert "business-hours" not in {f.rule for f in e.findings}
+    off = policy(
+        {
+            "rules": [
+                {
+                    "id": "business-hours",
+                    "kind": "hours",
+                    "start": "09:00",
+                    "end": "17:00",
+                    "enabled": False,
+                }
+            ]
+        }
+    )
+    e = default_eval(change(scheduledTime="2026-11-24T07:00:00+00:00"), off)
+    assert "business-hours" not in {f.rule for f in e.findings}
