@@ -1,8 +1,16 @@
 """``type: error-budget``: the SLO's error budget over its window, and its burn rates.
 
-Budget consumed over the SLO window: below 50 % healthy, 50-100 % warns, over 100 %
-(exhausted) blocks non-emergency changes. Burn rates of 14.4× over 1 h and 5 m, or 6× over
-6 h and 30 m, block too (the SRE workbook's paging pairs).
+Budget consumed over the SLO window: up to half healthy, more than half warns, over 100 %
+(exhausted) blocks non-emergency changes.
+
+Burn rates follow the SRE workbook ("Alerting on SLOs", multiwindow, multi-burn-rate alerts),
+as Sloth publishes them (``internal/alert/windows/google-30d.yaml``, ``google-28d.yaml``): an
+alert fires when a share of the budget is spent within an alert window — 2 % in 1 h (short
+window 5 m) and 5 % in 6 h (30 m) page; 10 % in 1 d (2 h) and 10 % in 3 d (6 h) open a
+ticket. The burn-rate factor is that share × SLO window / alert window, so it follows the
+SLO's window: 14.4 / 6 / 3 / 1 for 30 days, 13.44 / 5.6 / 2.8 / 0.93 for 28 days. Both the
+long and the short window must burn faster than the factor (strictly, as Sloth's ``>``).
+A paging burn blocks; a ticket burn warns.
 """
 
 from __future__ import annotations
@@ -18,7 +26,34 @@ from gate.providers.metrics.interface import MetricsProvider
 from gate.secrets import SecretRef, reveal
 
 _WINDOW = re.compile(r"[0-9]{1,4}[mhd]")
-PAGE_PAIRS = ((14.4, "1h", "5m"), (6.0, "6h", "30m"))
+_MINUTES = {"m": 1, "h": 60, "d": 24 * 60}
+
+
+@dataclass(frozen=True)
+class BurnTier:
+    """Spending ``budget_share`` of the error budget within ``long`` (and ``short``)."""
+
+    severity: str  # page | ticket
+    budget_share: float
+    long: str
+    short: str
+
+    def factor(self, slo_window: str) -> float:
+        """The burn rate that spends ``budget_share`` of the budget within ``long``."""
+        return self.budget_share * minutes(slo_window) / minutes(self.long)
+
+
+TIERS = (
+    BurnTier("page", 0.02, "1h", "5m"),
+    BurnTier("page", 0.05, "6h", "30m"),
+    BurnTier("ticket", 0.10, "1d", "2h"),
+    BurnTier("ticket", 0.10, "3d", "6h"),
+)
+
+
+def minutes(window: str) -> int:
+    """``30d``, ``6h``, ``5m`` in minutes."""
+    return int(window[:-1]) * _MINUTES[window[-1]]
 
 
 @dataclass(frozen=True)
@@ -81,34 +116,48 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     budget = 1 - settings.objective
     provider = _provider(settings, context)
 
-    def ratio(over: str) -> float | None:
-        result = provider.query(settings.error_ratio.replace("{{ window }}", over))
-        values = [x.value for x in result.samples if x.value == x.value]
-        return max(values) if values else None
+    measured: dict[str, float | None] = {}
 
+    def ratio(over: str) -> float | None:
+        if over not in measured:
+            result = provider.query(settings.error_ratio.replace("{{ window }}", over))
+            values = [x.value for x in result.samples if x.value == x.value]
+            measured[over] = max(values) if values else None
+        return measured[over]
+
+    burning: dict[str, list[str]] = {"page": [], "ticket": []}
     try:
         consumed_ratio = ratio(settings.window)
         if consumed_ratio is None:
             raise ProviderRejected(f"the error ratio over {settings.window} returned no data")
         consumed = consumed_ratio / budget
-        burning = []
         if settings.burn_rates:
-            for factor, long, short in PAGE_PAIRS:
-                rates = [ratio(long), ratio(short)]
-                if all(r is not None and r / budget >= factor for r in rates):
-                    burning.append(f"{factor:g}× burn over {long} and {short}")
+            for tier in burn_tiers(settings.window):
+                factor = tier.factor(settings.window)
+                rates = [ratio(tier.long), ratio(tier.short)]
+                if all(r is not None and r / budget > factor for r in rates):
+                    burning[tier.severity].append(
+                        f"{factor:.4g}× burn over {tier.long} and {tier.short}"
+                    )
     finally:
         provider.close()
     text = (
         f"{consumed:.0%} of the error budget used over {settings.window} "
         f"(SLO {settings.objective:.3%})"
     )
-    if burning:
-        return CheckOutcome.failed(f"{text}; burning fast: {', '.join(burning)}")
+    if burning["page"]:
+        return CheckOutcome.failed(f"{text}; burning fast: {', '.join(burning['page'])}")
     if consumed > 1:
         if change.type is ChangeType.EMERGENCY or not settings.block_when_exhausted:
             return CheckOutcome.warned(f"{text}: exhausted (emergency change allowed)")
         return CheckOutcome.failed(f"{text}: exhausted; only emergency changes may ship")
-    if consumed >= 0.5:
+    if burning["ticket"]:
+        return CheckOutcome.warned(f"{text}; burning: {', '.join(burning['ticket'])}")
+    if consumed > 0.5:
         return CheckOutcome.warned(f"{text}: more than half used")
     return CheckOutcome.passed(text)
+
+
+def burn_tiers(slo_window: str) -> tuple[BurnTier, ...]:
+    """The tiers whose alert window fits inside the SLO window."""
+    return tuple(t for t in TIERS if minutes(t.long) < minutes(slo_window))

@@ -308,7 +308,7 @@ class Ratios:
     ],
 )
 def test_error_budget(ratios: dict[str, float], kind: str, status: Status, text: str) -> None:
-    windows = {"30d": 0.0, "1h": 0.0, "5m": 0.0, "6h": 0.0, "30m": 0.0, **ratios}
+    windows = dict.fromkeys(("30d", "1h", "5m", "6h", "30m", "1d", "2h", "3d"), 0.0) | ratios
     s = spec(
         "error-budget",
         url="http://127.0.0.1:9090",
