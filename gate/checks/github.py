@@ -1,19 +1,33 @@
 """``type: github``: the commit's check runs and statuses succeeded, and the pull request has
-enough approvals from people other than its author (more when it touches critical paths)."""
+enough approvals from people other than its author (more when it touches critical paths) and
+no outstanding request for changes.
+
+Reviews count as GitHub counts them for a merge: each reviewer's latest review that is not a
+comment (``APPROVED``, ``CHANGES_REQUESTED`` or ``DISMISSED``); the author's never count, nor
+do reviews whose account was deleted (``user: null``). When gate runs as a step of a GitHub
+Actions job on the commit it checks, that job's own check run is still ``in_progress``; it is
+left out: the job is found among the run's jobs by ``RUNNER_NAME`` (needs ``actions: read``),
+else by ``GITHUB_JOB`` as the check run's name within this workflow run.
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gate.change import ChangeRequest
 from gate.checks.interface import CheckContext, CheckOutcome
 from gate.config.node import Node, Where
-from gate.errors import ConfigError
+from gate.errors import ConfigError, ProviderError
 from gate.secrets import SecretRef, reveal
 
+if TYPE_CHECKING:
+    from gate.providers.scm.github import CheckRun, GitHubClient
+
 PASSING = ("success", "neutral", "skipped")
+COUNTED = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")  # COMMENTED and PENDING do not
 DEFAULT_API = "https://api.github.com"
 
 
@@ -80,7 +94,11 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
         token=reveal(settings.token), repository=repo, api_url=api, timeout=context.timeout
     ) as client:
         if sha:
-            for check in client.check_runs(sha):
+            runs = client.check_runs(sha)
+            own = _own_check_runs(client, runs, repo, sha)
+            for check in runs:
+                if check.status != "completed" and check.id in own:
+                    continue
                 if check.status != "completed":
                     problems.append(f"check run {check.name} is {check.status}")
                 elif check.conclusion not in PASSING:
@@ -93,10 +111,16 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
             number = change.pull_request
             author = client.pull_request(number).author
             latest: dict[str, str] = {}
-            for review in client.reviews(number):
-                if review.login and review.login != author and review.state != "COMMENTED":
+            reviews = sorted(client.reviews(number), key=lambda r: r.submitted_at)
+            for review in reviews:
+                if review.login and review.login != author and review.state in COUNTED:
                     latest[review.login] = review.state
             approvals = sorted(u for u, st in latest.items() if st == "APPROVED")
+            blocking = sorted(u for u, st in latest.items() if st == "CHANGES_REQUESTED")
+            if blocking:
+                problems.append(
+                    f"pull request #{number} has changes requested by {', '.join(blocking)}"
+                )
             need = settings.min_approvals
             critical: list[str] = []
             if settings.critical_paths:
@@ -115,3 +139,33 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     if problems:
         return CheckOutcome.failed("; ".join(problems))
     return CheckOutcome.passed(f"{repo}@{sha[:7] or '-'}: checks green, reviews sufficient")
+
+
+def _own_check_runs(client: GitHubClient, runs: list[CheckRun], repo: str, sha: str) -> set[int]:
+    """The check run of the GitHub Actions job gate runs in, when it checks its own commit."""
+    env = os.environ
+    run_id = env.get("GITHUB_RUN_ID", "")
+    if (
+        env.get("GITHUB_ACTIONS") != "true"
+        or not run_id
+        or env.get("GITHUB_REPOSITORY", "") != repo
+        or env.get("GITHUB_SHA", "") != sha
+    ):
+        return set()
+    runner = env.get("RUNNER_NAME", "")
+    if runner:
+        try:
+            jobs = client.workflow_jobs(run_id, env.get("GITHUB_RUN_ATTEMPT", "1") or "1")
+        except ProviderError:
+            jobs = []  # no actions: read; fall back to the job's name
+        own = {
+            j.check_run_id
+            for j in jobs
+            if j.runner_name == runner and j.status == "in_progress" and j.check_run_id
+        }
+        if own:
+            return own
+    job = env.get("GITHUB_JOB", "")
+    return {
+        r.id for r in runs if job and r.name == job and f"/actions/runs/{run_id}/" in r.details_url
+    }

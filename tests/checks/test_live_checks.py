@@ -227,7 +227,8 @@ def test_github_red_checks_and_missing_approvals(monkeypatch: pytest.MonkeyPatch
     assert out.status is Status.FAIL
     assert out.message == (
         "check run e2e concluded failure; check run deploy-preview is in_progress; commit "
-        "status is failure (ci/build); pull request #7 has 1 approving review(s) from people "
+        "status is failure (ci/build); pull request #7 has changes requested by dana; "
+        "pull request #7 has 1 approving review(s) from people "
         "other than its author; 2 needed (touches db/migrations/003.sql)"
     )
     assert "ghs_secret" not in out.message

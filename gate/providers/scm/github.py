@@ -30,6 +30,18 @@ class CheckRun:
     status: str  # queued | in_progress | completed | waiting | requested | pending
     conclusion: str | None
     id: int = 0
+    details_url: str = ""
+
+
+@dataclass(frozen=True)
+class WorkflowJob:
+    """A job of a GitHub Actions workflow run, and the check run that shows it."""
+
+    id: int
+    name: str
+    status: str
+    runner_name: str
+    check_run_id: int
 
 
 @dataclass(frozen=True)
@@ -143,9 +155,27 @@ class GitHubClient:
                 if isinstance(run.get("conclusion"), str)
                 else None,
                 id=_int(run.get("id")),
+                details_url=_text(run, "details_url"),
             )
             for run in self._pages(f"/commits/{quote(sha, safe='')}/check-runs", "check_runs")
         ]
+
+    def workflow_jobs(self, run_id: str, attempt: str = "1") -> list[WorkflowJob]:
+        """The jobs of one attempt of a workflow run (needs ``actions: read``)."""
+        path = f"/actions/runs/{quote(run_id, safe='')}/attempts/{quote(attempt, safe='')}/jobs"
+        jobs = []
+        for job in self._pages(path, "jobs"):
+            check_run = _text(job, "check_run_url").rstrip("/").rpartition("/")[2]
+            jobs.append(
+                WorkflowJob(
+                    id=_int(job.get("id")),
+                    name=_text(job, "name"),
+                    status=_text(job, "status"),
+                    runner_name=_text(job, "runner_name"),
+                    check_run_id=int(check_run) if check_run.isdigit() else 0,
+                )
+            )
+        return jobs
 
     def combined_status(self, sha: str) -> tuple[str, list[CommitStatus]]:
         """The combined state and every status (``/status`` pages its ``statuses`` too)."""
