@@ -32,7 +32,7 @@ from gate.checks.interface import CheckContext, CheckOutcome, Status
 from gate.checks.registry import CHECKS, parse_checks
 from gate.config.loader import load_text
 from gate.config.node import Node
-from tests.check.helpers import change
+from tests.policy.helpers import change
 
 API = "https://api.github.com"
 REPO_PATH = "/repos/acme/shop"

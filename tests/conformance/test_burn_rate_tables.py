@@ -27,7 +27,7 @@ from gate.checks.registry import parse_checks
 from gate.config.loader import load_text
 from gate.config.node import Node
 from gate.providers.metrics.interface import QueryResult, Sample
-from tests.check.helpers import change
+from tests.policy.helpers import change
 
 WINDOWS = ("1h", "5m", "6h", "30m", "1d", "2h", "3d", "6h")
 
