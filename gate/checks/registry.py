@@ -1,13 +1,14 @@
 """Live checks by type: ``type: NAME`` → the check's settings record and run function.
 
-The registry feeds the policy schema's enum of check types (:mod:`gate.schemas`). Check
+The registry feeds the live-check schema's enum of check types. Check
 modules import their clients (httpx and so on) only when they run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from functools import cache
+from typing import Any, NamedTuple
 
 from gate.checks import (
     command,
@@ -41,6 +42,18 @@ CHECKS: dict[str, Check] = {
     "flags-exist": Check(flags_exist.Settings, flags_exist.run),
 }
 COMMON = ("type", "name", "required", "remediation", "timeout", "onError")
+
+
+@cache
+def live_check_schema() -> dict[str, Any]:
+    """The schema of one live check, its types from this registry."""
+    from gate.config.validate import completed
+
+    return completed(
+        "live-check", {("properties", "type"): CHECKS}, {("properties", "name"): "check name"}
+    )
+
+
 DEFAULT_TIMEOUT = 10.0
 
 
@@ -65,13 +78,12 @@ def parse_check(node: Node, policy: str = "") -> CheckSpec:
 def parse_checks(nodes: Sequence[Node], policy: str = "") -> tuple[CheckSpec, ...]:
     """Every check of a policy; names must be unique; all problems are reported at once."""
     from gate.config.validate import errors_for
-    from gate.schemas import schema
 
     specs: list[CheckSpec] = []
     errors: list[ConfigError] = []
     names: dict[str, Node] = {}
     for node in nodes:
-        found = errors_for(node.doc, schema("live-check"), node.value, node.path)
+        found = errors_for(node.doc, live_check_schema(), node.value, node.path)
         if found:
             errors.extend(found)
             continue

@@ -26,7 +26,7 @@ def _configs(
     from gate.config.validate import validate
     from gate.providers.flags.registry import PROVIDERS
     from gate.providers.registry import parse_block
-    from gate.schemas import schema
+    from gate.rollout.spec import rollout_schema
 
     if file:
         doc = load_file(file)
@@ -42,7 +42,8 @@ def _configs(
             raise doc.error(
                 (), "expected a list of flags (or a rollout spec with spec.onFailure.flags)"
             )
-        flag_schema = {**schema("rollout")["$defs"]["flag"], "$defs": schema("rollout")["$defs"]}
+        defs = rollout_schema()["$defs"]
+        flag_schema = {**defs["flag"], "$defs": defs}
         for i, item in enumerate(data):
             validate(doc, flag_schema, item, (*base, i))
         return [parse_block(PROVIDERS, Node(doc, (*base, i)), "flag") for i in range(len(data))]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
+from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -14,11 +16,39 @@ from gate.errors import ConfigError, ConfigErrors
 
 @cache
 def raw_schema(name: str) -> dict[str, Any]:
-    """The schema file ``name`` as shipped; :func:`gate.schemas.schema` completes its enums
-    from the registries (use that one)."""
+    """The schema file ``name`` as shipped (see :func:`completed`)."""
     text = resources.files("gate.config.schemas").joinpath(f"{name}.schema.json").read_text("utf-8")
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def completed(
+    name: str,
+    enums: Mapping[tuple[str, ...], Iterable[str]] = {},
+    names: Mapping[tuple[str, ...], str] = {},
+) -> dict[str, Any]:
+    """The schema file ``name`` with the enums of backend names filled in from their
+    registries (so a name is written once) and gate's one rule for names set on the name
+    fields. Each layer completes the schema of the documents it reads."""
+    from gate.config.values import NAME_PATTERN, NAME_RULE
+
+    data = copy.deepcopy(raw_schema(name))
+    for path, values in enums.items():
+        _at(data, path)["enum"] = list(values)
+    for path, what in names.items():
+        _at(data, path).update(
+            type="string",
+            pattern=NAME_PATTERN,
+            errorMessage=f"{{value}} is not a valid {what} ({NAME_RULE})",
+        )
+    return data
+
+
+def _at(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    node = data
+    for key in path:
+        node = node.setdefault(key, {})
+    return node
 
 
 def schema_names() -> list[str]:

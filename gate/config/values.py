@@ -19,7 +19,6 @@ _DURATION = re.compile(r"(?:[0-9]{1,9}(?:\.[0-9]{1,6})?(?:ms|s|m|h|d|w))+")
 _PART = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 MAX_DURATION = 366 * 86400.0  # a year: longer is a typo, and would overflow date arithmetic
-DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+$"  # for the JSON Schemas (editors)
 
 
 def parse_duration(text: str, *, minimum: float = 0.001, maximum: float = MAX_DURATION) -> float:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from gate.checks.registry import parse_checks
 from gate.config.loader import Document, PathKey, load_file
 from gate.config.node import Node
-from gate.config.validate import validate
+from gate.config.validate import raw_schema, validate
 from gate.config.values import check_year, parse_datetime, parse_duration
 from gate.errors import ConfigError
 from gate.policy.model import Policy, Rule, Scope
@@ -27,7 +27,6 @@ from gate.policy.windows import (
     Window,
     parse_clock,
 )
-from gate.schemas import schema
 
 POLICY_SUFFIXES = (".yaml", ".yml", ".json")
 MAX_WINDOW = 31 * 86400.0  # a window longer than a month is a typo (a freeze uses dates)
@@ -242,7 +241,7 @@ def _unique(items: Iterable[tuple[str, PathKey]], doc: Document, what: str) -> N
 def parse_policy(doc: Document) -> Policy:
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a mapping at the top level (apiVersion, kind, spec)")
-    validate(doc, schema("policy"))
+    validate(doc, raw_schema("policy"))
     data: dict[str, Any] = doc.data
     name = data["metadata"]["name"]
     spec: dict[str, Any] = data["spec"]

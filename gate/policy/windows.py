@@ -221,14 +221,6 @@ class Window:
         return self.matcher.active(t)
 
 
-def is_allowed(t: datetime, windows: Sequence[Window]) -> bool:
-    """Deny beats allow; no allow window means allowed unless denied."""
-    if any(w.kind == "deny" and w.active(t) for w in windows):
-        return False
-    allows = [w for w in windows if w.kind == "allow"]
-    return not allows or any(w.active(t) for w in allows)
-
-
 def next_allowed(t: datetime, windows: Sequence[Window]) -> datetime | None:
     """The first instant at or after ``t`` at which ``windows`` allow a deploy.
 

@@ -3,7 +3,7 @@
 ``settings`` is a frozen record class with ``parse(node) -> record``: it reads a provider block
 of a file and refuses every mistake with ``FILE:LINE: field: what is wrong`` when the file is
 loaded. ``factory(settings, context)`` builds the provider when a run starts (that is when
-secrets are read). The registries feed the JSON Schemas' enums (:mod:`gate.schemas`) and the
+secrets are read). The registries feed the JSON Schemas' enums and the
 command line's choices, so a backend's name is written once.
 """
 

@@ -322,11 +322,3 @@ class Analyzer:
                     f"in a row, limit {a.consecutive_error_limit})",
                 )
         return worst
-
-
-def counts_snapshot(analyzer: Analyzer) -> dict[str, Any]:
-    return {
-        "failures": dict(analyzer.failures),
-        "inconclusives": dict(analyzer.inconclusives),
-        "errors_in_a_row": dict(analyzer.errors_in_a_row),
-    }

@@ -43,11 +43,12 @@ class RolloutStatus(enum.StrEnum):
     INTERRUPTED = "interrupted"  # stopped with traffic left where it was (--on-interrupt leave)
 
 
-ACTIVE = (RolloutStatus.STARTING, RolloutStatus.PROGRESSING, RolloutStatus.PAUSED,
-          RolloutStatus.ROLLING_BACK)  # fmt: skip
-FINAL = (RolloutStatus.PROMOTED, RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED,
-         RolloutStatus.ROLLBACK_FAILED, RolloutStatus.FAILED_TO_START,
-         RolloutStatus.INTERRUPTED)  # fmt: skip
+ACTIVE = (
+    RolloutStatus.STARTING,
+    RolloutStatus.PROGRESSING,
+    RolloutStatus.PAUSED,
+    RolloutStatus.ROLLING_BACK,
+)
 
 
 def state_dir(explicit: str | None = None) -> Path:

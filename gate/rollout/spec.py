@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from gate.config.loader import Document
@@ -22,7 +23,6 @@ from gate.providers.notify.registry import PROVIDERS as NOTIFIERS
 from gate.providers.registry import Configured, parse_block
 from gate.providers.traffic.registry import ROUTERS
 from gate.rollout.templates import check_template
-from gate.schemas import schema
 
 DEFAULT_INTERVAL = 30.0
 DEFAULT_PAUSE_TIMEOUT = 1800.0
@@ -161,6 +161,29 @@ class RolloutSpec:
         return self.hooks.get(kind, ())
 
 
+@cache
+def rollout_schema() -> dict[str, Any]:
+    """The rollout schema, its backend names from the provider registries."""
+    from gate.config.validate import completed
+
+    spec = ("properties", "spec", "properties")
+    return completed(
+        "rollout",
+        {
+            (*spec, "traffic", "properties", "provider"): ROUTERS,
+            (*spec, "metrics", "properties", "provider"): METRICS_PROVIDERS,
+            ("$defs", "flag", "properties", "provider"): FLAG_PROVIDERS,
+            (*spec, "notifications", "items", "properties", "provider"): NOTIFIERS,
+            ("$defs", "metric", "properties", "judge"): [j.value for j in MetricJudge],
+        },
+        {
+            ("properties", "metadata", "properties", "name"): "rollout name",
+            ("$defs", "metric", "properties", "name"): "metric name",
+            ("$defs", "hook", "properties", "name"): "hook name",
+        },
+    )
+
+
 def _metric(node: Node, args: Mapping[str, str]) -> Metric:
     name = node.name("name", "metric name")
     judge = MetricJudge(node.get("judge", MetricJudge.THRESHOLD.value))
@@ -270,7 +293,7 @@ def parse_rollout(doc: Document) -> RolloutSpec:
     """Validate ``doc`` and build the spec; every problem names its file, line and field."""
     if not isinstance(doc.data, dict):
         raise doc.error((), "expected a mapping at the top level (apiVersion, kind, spec)")
-    validate(doc, schema("rollout"))
+    validate(doc, rollout_schema())
     root = Node(doc)
     meta = root["metadata"]
     name = meta.name("name", "rollout name")

@@ -39,9 +39,9 @@ class KillSwitchConfig:
 
 
 def _schema() -> dict[str, Any]:
-    from gate.schemas import schema
+    from gate.rollout.spec import rollout_schema
 
-    defs = schema("rollout")["$defs"]
+    defs = rollout_schema()["$defs"]
     return {
         "$defs": defs,
         "type": "object",
