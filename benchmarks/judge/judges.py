@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from gate.judge import CountJudge, Counts, Verdict, WindowJudge, count_judge
@@ -118,26 +119,53 @@ class KayentaJudge(WindowJudge):
 
 class OracleSPRT(WindowJudge):
     """Wald's one-sided SPRT told the true baseline rate ``p0`` and ``ratio``: no real judge
-    can need fewer requests on average. It never accepts; it fails at log(1/α)."""
+    can need fewer requests on average. It never accepts; it fails at log(1/α). ``boosts``
+    (one factor per window) tells it about shared spikes too, so that an outage hitting both
+    arms is not evidence against the canary for the oracle either."""
 
-    def __init__(self, *, p0: float, ratio: float, alpha: float = 0.01) -> None:
+    def __init__(
+        self,
+        *,
+        p0: float,
+        ratio: float,
+        alpha: float = 0.01,
+        boosts: Sequence[float] = (),
+    ) -> None:
         if not 0 < p0 < 1 or not 0 < p0 * ratio < 1:
             raise ValueError("p0 and p0·ratio must be probabilities")
         self.threshold = math.log(1 / alpha)
-        self._hit = math.log(ratio)
-        self._miss = math.log((1 - ratio * p0) / (1 - p0))
+        self.p0, self.ratio = p0, ratio
+        self.boosts = tuple(boosts)
         self.llr = 0.0
+        self.window = 0
         self.failed = False
 
     def observe(self, counts: Counts) -> Verdict:
         if self.failed:
             return Verdict.FAIL
+        boost = self.boosts[self.window] if self.window < len(self.boosts) else 1.0
+        self.window += 1
+        base = min(self.p0 * boost, 1.0)
+        bad = min(self.ratio * self.p0 * boost, 1.0)
         errors, requests = counts.canary_errors, counts.canary_requests
-        self.llr += errors * self._hit + (requests - errors) * self._miss
+        if bad >= 1.0 or base >= 1.0:  # a window where every request fails tells nothing
+            return Verdict.CONTINUE
+        self.llr += errors * math.log(bad / base) + (requests - errors) * math.log(
+            (1 - bad) / (1 - base)
+        )
         if self.llr >= self.threshold:
             self.failed = True
             return Verdict.FAIL
         return Verdict.CONTINUE
+
+
+def split_oracle(*, ratio: float, alpha: float = 0.01) -> CountJudge:
+    """gate's sequential judge told the true ratio (all its prior on it): the best any judge
+    can do that, like gate's, uses only how errors split between the arms, and so is not
+    fooled by a shared spike. What it cannot reach, no split-based judge can."""
+    from gate.judge.sequential import SequentialCountJudge
+
+    return SequentialCountJudge(alpha=alpha, harm_prior=((ratio, ratio, 1.0),))
 
 
 BASELINES: dict[str, type[WindowJudge]] = {
@@ -149,7 +177,10 @@ BASELINES: dict[str, type[WindowJudge]] = {
 
 
 def make_judge(kind: str, **params: Any) -> CountJudge:
-    """A new judge of ``kind``: gate's ``sequential`` or one of :data:`BASELINES`."""
+    """A new judge of ``kind``: gate's ``sequential``, ``split`` (:func:`split_oracle`) or one
+    of :data:`BASELINES`."""
+    if kind == "split":
+        return split_oracle(**params)
     if kind in BASELINES:
         judge: CountJudge = BASELINES[kind](**params)
         return judge

@@ -42,34 +42,44 @@ GRID_STEP = math.log(1.5) / 12
 LOG_RATIO_MIN = math.log(1 / 16)
 LOG_RATIO_MAX = math.log(32)
 
-Prior = Sequence[tuple[float, float]]  # (upper edge of a band of ratios e^δ, prior mass)
+# (ratio from, ratio to, mass): the mass is spread evenly over the grid offsets e^δ in
+# (from, to]; from == to puts it on the grid offset nearest that ratio. Masses are relative.
+Prior = Sequence[tuple[float, float, float]]
 
-# Prior mass on how much worse than r₀ the canary is (bands of e^δ). Chosen on the judge
-# benchmark to keep the exposure before a failure close to the oracle SPRT's from ×1.25 to ×10
-# at 20 to 2,000 requests per second (benchmarks/judge/).
+# How much worse than r₀ the canary is. 70 % on round ratios (×1.25 and ×1.5, the hardest to
+# catch, weigh most), 30 % spread from ×1 to ×30 so that ratios in between and beyond count
+# too. Chosen on the judge benchmark (benchmarks/judge/): closer to the oracle SPRT than the
+# round ratios alone at low traffic and for large regressions, within 0.1× of them elsewhere.
 HARM_PRIOR: Prior = (
-    (1.15, 0.031),
-    (1.3, 0.033),
-    (1.5, 0.239),
-    (1.75, 0.072),
-    (2.0, 0.089),
-    (2.5, 0.053),
-    (3.0, 0.065),
-    (4.0, 0.065),
-    (5.5, 0.016),
-    (7.5, 0.121),
-    (10.0, 0.151),
-    (15.0, 0.054),
-    (30.0, 0.014),
+    (1.25, 1.25, 19.1),
+    (1.5, 1.5, 19.1),
+    (2.0, 2.0, 12.7),
+    (3.0, 3.0, 6.4),
+    (5.0, 5.0, 6.4),
+    (10.0, 10.0, 6.4),
+    (1.0, 1.15, 1.2),
+    (1.15, 1.3, 1.8),
+    (1.3, 1.5, 4.8),
+    (1.5, 1.75, 2.7),
+    (1.75, 2.0, 2.7),
+    (2.0, 2.5, 2.4),
+    (2.5, 3.0, 2.1),
+    (3.0, 4.0, 2.4),
+    (4.0, 5.5, 2.4),
+    (5.5, 7.5, 2.7),
+    (7.5, 10.0, 2.7),
+    (10.0, 15.0, 1.5),
+    (15.0, 30.0, 0.6),
 )
-# Prior mass on how much better than r₀ the canary is: proving ratio ≤ 1.5 for a canary as
-# good as its baseline needs offsets near ×1.5; better canaries sit further out.
-SAFETY_PRIOR: Prior = (
-    (1.25, 0.15),
-    (1.5, 0.35),
-    (2.0, 0.3),
-    (4.0, 0.15),
-    (20.0, 0.05),
+# How much better than r₀ the canary is, besides the half on "exactly as good as its
+# baseline" (offset max_ratio, see SequentialCountJudge): proving ratio ≤ max_ratio for a
+# canary as good as its baseline is the common case.
+SAFETY_BANDS: Prior = (
+    (1.0, 1.25, 7.5),
+    (1.25, 1.5, 17.5),
+    (1.5, 2.0, 15.0),
+    (2.0, 4.0, 7.5),
+    (4.0, 20.0, 2.5),
 )
 
 
@@ -96,22 +106,25 @@ class RatioInterval:
 
 
 def _offsets(prior: Prior, step: float) -> list[tuple[int, float]]:
-    """(grid offset j ≥ 1, log weight) with each band's mass spread evenly on its offsets."""
-    out: list[tuple[int, float]] = []
-    low = 0.0
-    total = sum(mass for _, mass in prior)
-    if total <= 0 or any(mass < 0 for _, mass in prior):
-        raise ValueError("prior masses must be non-negative and not all zero")
-    for edge, mass in prior:
-        high = math.log(edge)
-        if high <= low:
-            raise ValueError("prior bands must have increasing edges above 1")
-        first, last = math.floor(low / step) + 1, math.floor(high / step)
-        if mass > 0 and last >= first:
-            per = mass / total / (last - first + 1)
-            out.extend((j, math.log(per)) for j in range(first, last + 1))
-        low = high
-    return out
+    """(grid offset j ≥ 1, log weight), the weights summing to 1."""
+    weights: dict[int, float] = {}
+    if not prior or any(mass < 0 for _, _, mass in prior):
+        raise ValueError("prior masses must be non-negative")
+    for low, high, mass in prior:
+        if not 1 <= low <= high:
+            raise ValueError("prior ratios must be at least 1 and increasing within an entry")
+        if low == high:
+            slots = [max(1, round(math.log(low) / step))]
+        else:
+            first = math.floor(math.log(low) / step + 1e-9) + 1
+            last = math.floor(math.log(high) / step + 1e-9)
+            slots = list(range(first, last + 1))
+        for j in slots:
+            weights[j] = weights.get(j, 0.0) + mass / len(slots)
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("prior masses must not all be zero")
+    return sorted((j, math.log(w / total)) for j, w in weights.items() if w > 0)
 
 
 class SequentialCountJudge(WindowJudge):
@@ -124,7 +137,7 @@ class SequentialCountJudge(WindowJudge):
         alpha: float = 0.01,
         max_ratio: float | None = None,
         harm_prior: Prior = HARM_PRIOR,
-        safety_prior: Prior = SAFETY_PRIOR,
+        safety_prior: Prior | None = None,
     ) -> None:
         if not 0 < alpha < 1:
             raise ValueError("alpha must be between 0 and 1")
@@ -140,6 +153,9 @@ class SequentialCountJudge(WindowJudge):
         self._ratios = [math.exp(b) for b in self._betas]
         self._zero = -low  # grid index of ratio 1
         self._max_index = self._zero + steps if max_ratio is not None else None
+        if safety_prior is None:
+            as_good = math.exp(anchor)  # ratio 1 seen from r₀ = max_ratio
+            safety_prior = ((as_good, as_good, 50.0), *SAFETY_BANDS)
         self._harm = _offsets(harm_prior, h)
         self._safety = _offsets(safety_prior, h)
         self._ll = [0.0] * len(self._betas)  # log-likelihood of each grid ratio, up to a constant

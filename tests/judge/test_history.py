@@ -188,7 +188,7 @@ class Clock:
 def test_judge_until_waits_for_enough_data() -> None:
     """Inconclusive after 5 minutes; the range grows a step at a time until the proof."""
     clock = Clock(T0 + timedelta(minutes=5))
-    fake = RangeFake(lambda i: Counts(10, 1000, 90, 9000))
+    fake = RangeFake(lambda i: Counts(3, 300, 27, 2700))
     result = judge_until(
         fake, QUERIES, T0, T0 + timedelta(minutes=50), 60, clock=clock, sleep=clock.sleep
     )

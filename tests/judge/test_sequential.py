@@ -181,8 +181,9 @@ def test_interval_wording(interval: RatioInterval, text: str) -> None:
     [
         ({"alpha": 0.0}, "alpha must be between 0 and 1"),
         ({"max_ratio": 1.0}, "max_ratio must be above 1"),
-        ({"harm_prior": ((1.5, -1.0),)}, "non-negative"),
-        ({"safety_prior": ((2.0, 1.0), (1.5, 1.0))}, "increasing edges"),
+        ({"harm_prior": ((1.5, 2.0, -1.0),)}, "non-negative"),
+        ({"safety_prior": ((2.0, 1.5, 1.0),)}, "at least 1 and increasing"),
+        ({"harm_prior": ((1.5, 2.0, 0.0),)}, "not all be zero"),
     ],
 )
 def test_bad_parameters_are_refused(params: dict[str, object], message: str) -> None:
