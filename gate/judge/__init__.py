@@ -28,7 +28,10 @@ import abc
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, overload
+from typing import TYPE_CHECKING, Any, Protocol, overload
+
+if TYPE_CHECKING:
+    from gate.judge.sequential import RatioInterval
 
 
 class Verdict(enum.StrEnum):
@@ -135,6 +138,32 @@ class CountJudge(Protocol):
     ) -> Verdict: ...
 
 
+class ProvingJudge(CountJudge, Protocol):
+    """A count judge that also proves safety: what a rollout needs to end a stage early.
+
+    ``proven`` — the canary is proven within the judge's ``max_ratio`` (stays true once
+    reached; a later ``failed`` still wins in ``verdict``); ``interval`` — the anytime-valid
+    bounds on the ratio; ``totals`` and ``windows`` — the data seen."""
+
+    @property
+    def failed(self) -> bool: ...
+
+    @property
+    def proven(self) -> bool: ...
+
+    @property
+    def verdict(self) -> Verdict: ...
+
+    @property
+    def interval(self) -> RatioInterval: ...
+
+    @property
+    def totals(self) -> Counts: ...
+
+    @property
+    def windows(self) -> int: ...
+
+
 class WindowJudge(abc.ABC):
     """Base of count judges: ``update`` accepts a :class:`Counts` or the four keywords and
     hands a validated :class:`Counts` to :meth:`observe`."""
@@ -177,7 +206,7 @@ class WindowJudge(abc.ABC):
         """Take one window; return ``fail``, ``pass`` or ``continue``."""
 
 
-def count_judge(kind: str, **params: Any) -> CountJudge:
+def count_judge(kind: str, **params: Any) -> ProvingJudge:
     """A new count judge of ``kind`` with its own parameters. gate offers ``sequential``
     (:class:`gate.judge.sequential.SequentialCountJudge`); the judges it is compared with
     (Flagger's threshold, Argo's ratio, Kayenta per window, the oracle SPRT) live in

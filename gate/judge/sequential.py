@@ -15,8 +15,8 @@ most α, however often it is looked at. With the offsets above r₀ ("harm": the
 than r₀) the mixture falls as r₀ grows; with the offsets below r₀ ("safety") it rises. Hence:
 
 * **lower bound** L: the largest r₀ whose harm mixture ever reached 1/α. The canary **fails**
-  when L > 1 (its errors are significantly above the baseline's): a good canary fails with
-  probability at most α.
+  when L ≥ 1, i.e. when the harm mixture at r₀ = 1 reaches 1/α (its errors are significantly
+  above the baseline's): a good canary fails with probability at most α.
 * **upper bound** U: the smallest r₀ whose safety mixture ever reached 1/α. The canary is
   **proven within tolerance** when U ≤ ``max_ratio``: a canary whose true ratio is above
   ``max_ratio`` (a ×2 regression against 1.5) is promoted this way with probability at most α.

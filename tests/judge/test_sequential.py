@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.judge.run import Scenario, traffic
-from gate.judge import Counts, Verdict, count_judge
+from gate.judge import Counts, ProvingJudge, Verdict, count_judge
 from gate.judge.sequential import RatioInterval, SequentialCountJudge
 from tests.judge.simulate import allowed, simulate
 
@@ -189,3 +189,16 @@ def test_interval_wording(interval: RatioInterval, text: str) -> None:
 def test_bad_parameters_are_refused(params: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         SequentialCountJudge(**params)  # type: ignore[arg-type]
+
+
+def test_what_a_rollout_reads_to_end_a_stage_early() -> None:
+    """The ProvingJudge protocol: count_judge gives verdict, proven, failed, interval,
+    totals and windows, all typed (this test is also checked by mypy)."""
+    judge: ProvingJudge = count_judge("sequential", alpha=0.01, max_ratio=1.5)
+    while not judge.proven:
+        judge.update(Counts(20, 2000, 180, 18000))
+    assert judge.verdict is Verdict.PASS
+    assert not judge.failed
+    assert judge.interval.upper is not None
+    assert judge.interval.upper <= 1.5
+    assert judge.totals.canary_requests == 2000 * judge.windows
