@@ -22,10 +22,11 @@ from gate.errors import (
     ConfigErrors,
     GateError,
 )
+from gate.secrets import redact
 
 
 def _err(line: str) -> None:
-    click.echo(line, err=True)
+    click.echo(redact(line), err=True)
 
 
 def crash_log_dir() -> Path:
@@ -38,8 +39,11 @@ def save_traceback() -> Path | None:
     try:
         directory = crash_log_dir()
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"gate-crash-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}.log"
-        path.write_text(traceback.format_exc(), encoding="utf-8")
+        stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(2).hex()}"
+        path = directory / f"gate-crash-{stamp}.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(redact(traceback.format_exc()))
         return path
     except OSError:
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -106,9 +105,11 @@ def _rule(raw: Mapping[str, Any], doc: Document, path: PathKey, policy: str) -> 
             raise doc.error(path, f"a {kind!r} rule needs {key!r}")
     params = {k: v for k, v in raw.items() if k in KIND_PARAMS[kind]}
     if "pattern" in params:
+        import regex  # matched with a time bound: a pattern cannot hang gate check
+
         try:
-            re.compile(params["pattern"])
-        except (re.error, OverflowError, RecursionError) as exc:
+            params["pattern"] = regex.compile(params["pattern"])
+        except (regex.error, OverflowError, RecursionError, ValueError) as exc:
             raise doc.error((*path, "pattern"), f"invalid regular expression: {exc}") from None
     if "days" in params:
         params["days"] = frozenset(DAY_NAMES[d] for d in params["days"])

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from gate.change import ChangeRequest
+from gate.errors import ConfigError
 from gate.policy.model import Policy, Rule
 from gate.policy.result import Finding, SourceLocation
 from gate.policy.windows import WEEKDAY_LABELS
@@ -44,6 +44,24 @@ def _empty(value: Any) -> bool:
     )
 
 
+PATTERN_TIMEOUT = 1.0
+
+
+def _search(rule: Rule, pattern: Any, text: str) -> bool:
+    """Search with a time bound: a pattern that backtracks without end is the policy's bug,
+    reported as bad input naming the rule, never a hang."""
+    try:
+        return pattern.search(text[:100_000], timeout=PATTERN_TIMEOUT) is not None
+    except TimeoutError:
+        raise ConfigError(
+            f"the pattern took more than {PATTERN_TIMEOUT:g}s on {rule.params['field']}; "
+            "simplify it (nested repetition such as (a+)+ backtracks without end)",
+            file=rule.file,
+            line=rule.line,
+            field=f"rules.{rule.id}.pattern",
+        ) from None
+
+
 def _field_problem(rule: Rule, value: Any) -> str | None:
     p = rule.params
     name = p["field"]
@@ -55,8 +73,8 @@ def _field_problem(rule: Rule, value: Any) -> str | None:
             return f"{name} has {n} characters; at least {p['minLength']} are needed"
     if "minItems" in p and isinstance(value, list) and len(value) < p["minItems"]:
         return f"{name} lists {len(value)}; at least {p['minItems']} are needed"
-    if "pattern" in p and not re.search(p["pattern"], str(value)):
-        return f"{name} {_short(value)} does not match {p['pattern']!r}"
+    if "pattern" in p and not _search(rule, p["pattern"], str(value)):
+        return f"{name} {_short(value)} does not match {p['pattern'].pattern!r}"
     if "allowedValues" in p and not any(_same(value, a) for a in p["allowedValues"]):
         options = ", ".join(str(a) for a in p["allowedValues"])
         return f"{name} is {_short(value)}; allowed: {options}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ from gate.judge import CountJudge
 from gate.providers.metrics.interface import MetricsProvider, QueryResult
 from gate.rollout.spec import Analysis, Metric
 from gate.rollout.templates import render
+from gate.secrets import redact
 
 
 class Outcome(enum.StrEnum):
@@ -116,7 +117,7 @@ class Analyzer:
     failures: dict[str, int] = field(default_factory=dict)
     inconclusives: dict[str, int] = field(default_factory=dict)
     errors_in_a_row: dict[str, int] = field(default_factory=dict)
-    stage_successes: dict[str, int] = field(default_factory=dict)
+    last_outcome: dict[str, Outcome] = field(default_factory=dict)  # in this stage
     _judges: dict[str, CountJudge] = field(default_factory=dict)
     _latency_judges: dict[str, Any] = field(default_factory=dict)
 
@@ -126,21 +127,34 @@ class Analyzer:
                 for m in self.analysis.metrics for text in m.queries()]  # fmt: skip
 
     def new_stage(self) -> None:
-        self.stage_successes = {}
+        self.last_outcome = {}
 
     def stage_has_evidence(self) -> bool:
-        """Whether every acting metric has had at least one success in this stage."""
+        """Whether the last measurement of every acting metric in this stage succeeded: a
+        measurement that errored, saw no data or could not be read is never evidence, and
+        a stage never ends on one."""
         return all(
-            self.stage_successes.get(m.name, 0) > 0 for m in self.analysis.metrics if not m.dry_run
+            self.last_outcome.get(m.name) is Outcome.SUCCESS
+            for m in self.analysis.metrics
+            if not m.dry_run
         )
 
-    def measure(self, error_threshold: float | None) -> list[Measurement]:
+    def measure(
+        self, error_threshold: float | None, stop: Callable[[], bool] = lambda: False
+    ) -> list[Measurement] | None:
+        """Measure every metric at once. ``stop`` is asked every quarter second while queries
+        are in flight; when it says so, the measurement is abandoned (None) — the queries end
+        on their own deadlines, nothing waits for them."""
         metrics = self.analysis.metrics
-        # not `with`: an interrupt must not wait for a query still in flight (each query has
-        # its own deadline and ends by itself)
         pool = ThreadPoolExecutor(max_workers=min(8, len(metrics)), thread_name_prefix="measure")
         try:
-            return list(pool.map(lambda m: self._measure(m, error_threshold), metrics))
+            futures = [pool.submit(self._measure, m, error_threshold) for m in metrics]
+            pending = set(futures)
+            while pending:
+                _, pending = wait(pending, timeout=0.25)
+                if pending and stop():
+                    return None
+            return [f.result() for f in futures]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -148,6 +162,18 @@ class Analyzer:
         return self.provider.query(render(text, self.template_values))
 
     def _measure(self, m: Metric, error_threshold: float | None) -> Measurement:
+        try:
+            return self._judge(m, error_threshold)
+        except Exception as exc:  # noqa: BLE001 - an answer gate cannot use is a failed measurement
+            return Measurement(
+                m.name,
+                Outcome.ERROR,
+                limit=m.limit_text(error_threshold),
+                message=redact(f"the answer could not be used ({type(exc).__name__}: {exc})"),
+                dry_run=m.dry_run,
+            )
+
+    def _judge(self, m: Metric, error_threshold: float | None) -> Measurement:
         limit = m.limit_text(error_threshold)
 
         def result(
@@ -174,9 +200,9 @@ class Analyzer:
                 except _NoData as exc:
                     return self._no_data(m, result, f"baseline: {exc}", value)
         except ProviderError as exc:
-            return result(Outcome.ERROR, message=str(exc))
+            return result(Outcome.ERROR, message=redact(str(exc)))
         except ValueError as exc:
-            return result(Outcome.ERROR, message=str(exc))
+            return result(Outcome.ERROR, message=redact(str(exc)))
         high = error_threshold if (error_threshold is not None and m.error_metric) else m.max
         if high is not None and value > high:
             return result(Outcome.FAILURE, value, baseline, f"above {high:g}")
@@ -294,9 +320,8 @@ class Analyzer:
                 self.errors_in_a_row[m.metric] = self.errors_in_a_row.get(m.metric, 0) + 1
             else:
                 self.errors_in_a_row[m.metric] = 0
-            if m.outcome is Outcome.SUCCESS:
-                self.stage_successes[m.metric] = self.stage_successes.get(m.metric, 0) + 1
-            elif m.outcome is Outcome.FAILURE:
+            self.last_outcome[m.metric] = m.outcome
+            if m.outcome is Outcome.FAILURE:
                 self.failures[m.metric] = self.failures.get(m.metric, 0) + 1
                 if self.failures[m.metric] > a.failure_limit:
                     worst = (

@@ -60,7 +60,7 @@ class RolloutResult:
         return 130
 
 
-class Interrupted(Exception):
+class Interrupted(KeyboardInterrupt):  # never swallowed by `except Exception`
     """Raised by the CLI's signal handler (SIGINT/SIGTERM) inside the controller."""
 
 
@@ -191,6 +191,16 @@ class Controller:
                 )
             result = self._rollback("interrupted")
             return RolloutResult(RolloutStatus.INTERRUPTED, result.reason)
+        except (ConfigError, ProviderError, RollbackError):
+            raise
+        except Exception as exc:
+            # a bug must not leave traffic on the canary: roll back first, then report it
+            if self.state is not None and self.state.status in (
+                RolloutStatus.PROGRESSING,
+                RolloutStatus.PAUSED,
+            ):
+                self._rollback(f"internal error ({type(exc).__name__}); rolled back to be safe")
+            raise
 
     def _run(self, resume: bool) -> RolloutResult:
         previous = self.journal.load()
@@ -383,7 +393,17 @@ class Controller:
                 return failure
 
     def _tick(self, threshold: float | None, started: float, duration: float | None) -> str | None:
-        measurements = self.analyzer.measure(threshold)
+        aborted: list[str] = []
+
+        def abort_requested() -> bool:
+            request = self.journal.take_request("abort")
+            if request is not None:
+                aborted.append(request)
+            return request is not None
+
+        measurements = self.analyzer.measure(threshold, stop=abort_requested)
+        if measurements is None:  # `gate abort` while queries were still in flight
+            return f"aborted: {aborted[0] if aborted else 'abort requested'}"
         verdict, reason = self.analyzer.record(measurements)
         remaining = None if duration is None else max(0.0, duration - (self.clock() - started))
         self._event(

@@ -15,17 +15,22 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from gate.config.values import check_name
 from gate.errors import ConfigError, StateError
+from gate.secrets import redact
+
+MAX_STATE = 16 * 1024 * 1024
 
 
 class RolloutStatus(enum.StrEnum):
@@ -96,28 +101,70 @@ class RolloutState:
 
 
 def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
+_NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def open_safely(path: Path, flags: int, mode: int = 0o600) -> int:
+    """Open ``path`` without following a symlink planted in its place; a symlink is a
+    StateError, never a write through it."""
+    try:
+        return os.open(path, flags | _NOFOLLOW, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StateError(f"{path} is a symbolic link; refusing to follow it") from None
+        raise
+
+
 def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Replace ``path`` with ``text``: a new temp file (never an existing one or a link),
+    fsync, rename over the old file, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets_token()}.tmp")
+    fd = open_safely(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     _fsync_dir(path.parent)
+
+
+def secrets_token() -> str:
+    return os.urandom(4).hex()
+
+
+def check_directory(path: Path) -> None:
+    """A state directory is trusted only when it is a real directory (not a link) owned by
+    this user and not writable by others."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise StateError(f"{path} is a symbolic link; refusing to use it as a state directory")
+    if not stat.S_ISDIR(info.st_mode):
+        raise StateError(f"{path} is not a directory")
+    if info.st_uid != os.geteuid():
+        raise StateError(f"{path} belongs to another user (uid {info.st_uid}); refusing to use it")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise StateError(f"{path} is writable by other users; run `chmod go-w {path}`")
 
 
 @dataclass
 class Journal:
     root: Path
     name: str
-    _lock: TextIO | None = field(default=None, repr=False)
+    _lock: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # the name becomes a directory: only names by gate's one rule (a dry run's journal
@@ -141,52 +188,62 @@ class Journal:
 
     def _ensure(self) -> None:
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
+            self.root.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StateError(f"cannot create state directory {self.dir}: {exc.strerror}") from None
+            raise StateError(f"cannot create {self.root.parent}: {exc.strerror}") from None
+        for directory in (self.root, self.dir):
+            try:
+                os.mkdir(directory, 0o700)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise StateError(
+                    f"cannot create state directory {directory}: {exc.strerror}"
+                ) from None
+            check_directory(directory)
 
     # -- the lock -----------------------------------------------------------------------------
 
     def acquire(self) -> None:
         """Take the rollout's lock or raise StateError naming the process that holds it."""
         self._ensure()
-        fh = (self.dir / "lock").open("a+", encoding="utf-8")
+        fd = open_safely(self.dir / "lock", os.O_RDWR | os.O_CREAT)
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            fh.close()
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "another process"
+            os.close(fd)
             raise StateError(
                 f"rollout {self.name} is being driven by pid {holder}; use `gate status "
                 f"{self.name}`, `gate promote {self.name}` or `gate abort {self.name}`"
             ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        self._lock = fh
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+        self._lock = fd
 
     def release(self) -> None:
         if self._lock is not None:
             fcntl.flock(self._lock, fcntl.LOCK_UN)
-            self._lock.close()
+            os.close(self._lock)
             self._lock = None
 
     def holder(self) -> int | None:
         """The pid driving this rollout now, or None when no live process holds the lock."""
         path = self.dir / "lock"
-        if not path.exists():
+        try:
+            fd = open_safely(path, os.O_RDONLY)
+        except FileNotFoundError:
             return None
-        with path.open("a+", encoding="utf-8") as fh:
+        try:
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
-                fh.seek(0)
-                text = fh.read().strip()
+                text = os.read(fd, 32).decode("ascii", "replace").strip()
                 return int(text) if text.isdigit() else -1
-            fcntl.flock(fh, fcntl.LOCK_UN)
-        return None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -199,43 +256,57 @@ class Journal:
     # -- state and audit ----------------------------------------------------------------------
 
     def load(self) -> RolloutState | None:
+        check_directory(self.root)
+        check_directory(self.dir)
         try:
-            text = self.state_path.read_text(encoding="utf-8")
+            fd = open_safely(self.state_path, os.O_RDONLY)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise StateError(f"cannot read {self.state_path}: {exc.strerror}") from None
         try:
-            return RolloutState.from_json(json.loads(text))
-        except (ValueError, TypeError) as exc:
+            with os.fdopen(fd, "rb") as fh:
+                raw = fh.read(MAX_STATE + 1)
+        except OSError as exc:
+            raise StateError(f"cannot read {self.state_path}: {exc.strerror}") from None
+        if len(raw) > MAX_STATE:
+            raise StateError(f"{self.state_path} is larger than {MAX_STATE} bytes")
+        try:
+            return RolloutState.from_json(json.loads(raw))
+        except (ValueError, TypeError, RecursionError) as exc:
             raise StateError(f"{self.state_path} is damaged: {exc}") from None
 
     def save(self, state: RolloutState) -> None:
         self._ensure()
-        write_atomic(self.state_path, json.dumps(state.to_json(), indent=2) + "\n")
+        write_atomic(self.state_path, redact(json.dumps(state.to_json(), indent=2)) + "\n")
 
     def audit(self, event: str, **fields: Any) -> None:
         self._ensure()
         line = json.dumps(
             {"time": now_iso(), "rollout": self.name, "event": event, **fields}, default=str
         )
-        with self.audit_path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd = open_safely(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        try:
+            os.write(fd, (redact(line) + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     # -- requests from other processes --------------------------------------------------------
 
     def request(self, kind: str, reason: str) -> None:
         self._ensure()
-        write_atomic(self.dir / f"request-{kind}", reason + "\n")
+        write_atomic(self.dir / f"request-{kind}", redact(reason) + "\n")
 
     def take_request(self, kind: str) -> str | None:
         path = self.dir / f"request-{kind}"
         try:
-            text = path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
+            fd = open_safely(path, os.O_RDONLY)
+        except (FileNotFoundError, StateError):
+            path.unlink(missing_ok=True)
             return None
+        with os.fdopen(fd, "rb") as fh:
+            text = fh.read(4096).decode("utf-8", "replace").strip()
         path.unlink(missing_ok=True)
         return text or kind
 
@@ -247,4 +318,9 @@ class Journal:
 def all_rollouts(root: Path) -> list[str]:
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / "state.json").is_file())
+    check_directory(root)
+    return sorted(
+        p.name
+        for p in root.iterdir()
+        if not p.is_symlink() and p.is_dir() and (p / "state.json").is_file()
+    )
