@@ -16,8 +16,10 @@ confirm-rollout            the change request in ``metadata.change`` is allowed 
 pre-rollout                same gate; 403 counts a failed check (rollback at the threshold)
 rollout                    the judge has no evidence of harm (pass or inconclusive);
                            403 when it fails the canary: a failed check
-confirm-traffic-increase   the judge has proof: see :func:`proven`; 403 holds the weight
-confirm-promotion          the judge has proof; 403 holds the promotion
+confirm-traffic-increase   the judge has proof: ``pass``, the canary proven within
+                           ``maxRatio`` × the baseline's error rate (:func:`proven`); 403 holds
+                           the weight while it is inconclusive or failed
+confirm-promotion          the judge has proof (the same ``pass``); 403 holds the promotion
 rollback                   gate wants Flagger to roll back: a rollback was requested for this
                            canary (shared state) or the judge fails it; 403 means "do not
                            roll back" (the normal answer)
@@ -166,24 +168,16 @@ def _answer(
 
 
 def proven(verdict: judging.JudgeAnswer) -> tuple[bool, str]:
-    """Whether the judge has proof enough to let the canary take more traffic or be promoted."""
-    if verdict.verdict == "fail":
-        return False, _judge_reason(verdict)
-    if verdict.verdict != "pass":
-        return False, f"holding: no evidence yet ({_judge_reason(verdict)})"
-    return True, _judge_reason(verdict)
+    """Whether the judge has proof enough to let the canary take more traffic or be promoted:
+    a ``pass``, i.e. the upper confidence bound of the canary/baseline error-rate ratio is at
+    most ``maxRatio``. Inconclusive (no or too little data) holds, as does fail."""
+    if verdict.verdict == "pass":
+        return True, _judge_reason(verdict)
+    return False, f"holding: {_judge_reason(verdict)}"
 
 
 def _judge_reason(verdict: judging.JudgeAnswer) -> str:
-    j = verdict.judgement
-
-    def rate(x: float | None) -> str:
-        return "no traffic" if x is None else f"{x:.3%}"
-
-    return (
-        f"{verdict.verdict}: canary {rate(j.canary_rate)} vs baseline {rate(j.baseline_rate)} "
-        f"over {j.windows} windows (alpha {j.alpha:g})"
-    )
+    return f"{verdict.verdict}: {verdict.judgement.reason}"
 
 
 def _judge(service: Service, doc: Document, now: datetime | None) -> judging.JudgeAnswer:

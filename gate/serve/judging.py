@@ -5,11 +5,14 @@ Request (JSON; the Flagger hooks take the same keys from their ``metadata``, as 
     {"prometheus": "http://prometheus:9090",          # optional: the server's --prometheus
      "canaryErrors": "sum(increase(...[1m]))", "canaryRequests": "...",
      "baselineErrors": "...", "baselineRequests": "...",
-     "last": "30m", "step": "1m", "alpha": 0.01}
+     "last": "30m", "step": "1m", "alpha": 0.01, "maxRatio": 1.5}
 
 The range is judged by the same function as ``gate judge`` (:func:`gate.judge.history.
-judge_range`). The answer is ``{"verdict": "pass" | "fail" | "inconclusive", ...evidence}``
-with HTTP 200 whatever the verdict: Argo's ``web`` provider turns any non-2xx answer into a
+judge_range`), and the answer is what ``gate judge --format json`` prints:
+``{"verdict": "pass" | "fail" | "inconclusive", "reason", "ratio": {lower, upper, ...},
+"data", ...}`` — pass when the canary is proven within ``maxRatio`` × the baseline's error
+rate, fail when it is significantly worse, inconclusive otherwise (no data included). HTTP 200
+whatever the verdict: Argo's ``web`` provider turns any non-2xx answer into a
 measurement *Error*, so the verdict travels in the body and the AnalysisTemplate's
 ``successCondition`` / ``failureCondition`` read ``result.verdict``. Non-2xx answers are
 errors: 400/422 bad input (a Prometheus URL that is not allowed, a query Prometheus rejects),
@@ -33,7 +36,7 @@ from typing import Any
 
 from gate.config.loader import Document, PathKey
 from gate.errors import ConfigError, ConfigErrors, ProviderRejected, ProviderUnavailable
-from gate.judge.history import Judgement
+from gate.judge.history import DEFAULT_MAX_RATIO, Judgement
 from gate.serve.body import RequestProblem, invalid
 from gate.serve.service import Service
 from gate.serve.settings import normalise_url
@@ -44,8 +47,13 @@ QUERIES = {
     "baselineErrors": "baseline_errors",
     "baselineRequests": "baseline_requests",
 }
-FIELDS = ("prometheus", *QUERIES, "last", "step", "alpha")
-DEFAULTS = {"last": "30m", "step": "1m", "alpha": 0.01}
+FIELDS = ("prometheus", *QUERIES, "last", "step", "alpha", "maxRatio")
+DEFAULTS: dict[str, Any] = {
+    "last": "30m",
+    "step": "1m",
+    "alpha": 0.01,
+    "maxRatio": DEFAULT_MAX_RATIO,
+}
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 Problem = Callable[[str, str], None]
 _SPAN = re.compile(r"^(?:[0-9]+[dhms])+$")
@@ -59,6 +67,7 @@ class JudgeRequest:
     last: float
     step: float
     alpha: float
+    max_ratio: float
 
 
 def _seconds(text: str) -> float:
@@ -113,13 +122,21 @@ def parse_judge_request(
         elif spans["last"] / spans["step"] > MAX_POINTS:
             problem("step", f"last/step gives more than {MAX_POINTS} points; use a longer step")
 
-    alpha = _alpha(raw.get("alpha", DEFAULTS["alpha"]), from_metadata, problem)
+    alpha = _number("alpha", raw.get("alpha", DEFAULTS["alpha"]), from_metadata, problem)
+    if alpha is not None and not 0 < alpha <= 0.5:
+        problem("alpha", f"{alpha!r} is not in (0, 0.5]")
+    max_ratio = _number(
+        "maxRatio", raw.get("maxRatio", DEFAULTS["maxRatio"]), from_metadata, problem
+    )
+    if max_ratio is not None and not 1 < max_ratio < 32:
+        problem("maxRatio", f"{max_ratio!r} is not in (1, 32): the tolerated error-rate ratio")
 
     if problems:
         raise ConfigErrors(problems)
     assert prometheus is not None
     assert alpha is not None
-    return JudgeRequest(prometheus, queries, spans["last"], spans["step"], alpha)
+    assert max_ratio is not None
+    return JudgeRequest(prometheus, queries, spans["last"], spans["step"], alpha, max_ratio)
 
 
 def _prometheus(value: object, service: Service, problem: Problem) -> str | None:
@@ -145,15 +162,12 @@ def _prometheus(value: object, service: Service, problem: Problem) -> str | None
     return url
 
 
-def _alpha(value: object, from_metadata: bool, problem: Problem) -> float | None:
+def _number(key: str, value: object, from_metadata: bool, problem: Problem) -> float | None:
     if from_metadata and isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        problem("alpha", f"expected a number, got {value!r}")
-        return None
-    if not (0 < value <= 0.5) or math.isnan(value):
-        problem("alpha", f"{value!r} is not in (0, 0.5]")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        problem(key, f"expected a number, got {value!r}")
         return None
     return float(value)
 
@@ -162,33 +176,14 @@ def _alpha(value: object, from_metadata: bool, problem: Problem) -> float | None
 class JudgeAnswer:
     request: JudgeRequest
     judgement: Judgement
-    start: datetime
-    end: datetime
 
     @property
     def verdict(self) -> str:
-        """pass, fail or inconclusive; a range without canary traffic proves nothing."""
-        j = self.judgement
-        if j.verdict == "pass" and not j.totals["canary_requests"]:
-            return "inconclusive"
-        return j.verdict
+        return str(self.judgement.verdict)
 
     def as_dict(self) -> dict[str, Any]:
-        j = self.judgement
-        return {
-            "verdict": self.verdict,
-            "windows": j.windows,
-            "failed_at": j.failed_at,
-            "totals": j.totals,
-            "canary_rate": j.canary_rate,
-            "baseline_rate": j.baseline_rate,
-            "alpha": j.alpha,
-            "range": {
-                "start": self.start.isoformat(),
-                "end": self.end.isoformat(),
-                "step_seconds": self.request.step,
-            },
-        }
+        """What ``gate judge --format json`` prints for the same range."""
+        return self.judgement.as_dict()
 
 
 _CLI_FIELDS = {f"--{name.replace('_', '-')}": key for key, name in QUERIES.items()}
@@ -203,12 +198,20 @@ def judge(service: Service, request: JudgeRequest, now: datetime | None = None) 
     start = end - timedelta(seconds=request.last)
     provider = service.metrics(request.prometheus)
     try:
-        result = judge_range(provider, request.queries, start, end, request.step, request.alpha)
-    except ConfigError as exc:  # a query that returns several series
+        result = judge_range(
+            provider,
+            request.queries,
+            start,
+            end,
+            request.step,
+            request.alpha,
+            max_ratio=request.max_ratio,
+        )
+    except ConfigError as exc:  # several series, or a range selector that is not the step
         field = _CLI_FIELDS.get(exc.field or "", exc.field)
         raise invalid(ConfigError(exc.message, field=field)) from None
     except ProviderRejected as exc:
         raise RequestProblem(422, [str(exc)]) from None
     except ProviderUnavailable as exc:
         raise RequestProblem(502, [str(exc)]) from None
-    return JudgeAnswer(request, result, start, end)
+    return JudgeAnswer(request, result)

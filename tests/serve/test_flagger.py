@@ -137,6 +137,19 @@ def test_confirm_hooks_hold_without_data(make_client: MakeClient, hook: str) -> 
 
 
 @pytest.mark.parametrize("hook", ["confirm-traffic-increase", "confirm-promotion"])
+def test_confirm_hooks_proceed_once_the_canary_is_proven_within_tolerance(
+    make_client: MakeClient, hook: str
+) -> None:
+    client = make_client(metrics=metrics(0.01))
+    early = client.post(f"/v1/flagger/{hook}", json=payload(**{**JUDGE, "last": "3m"}))
+    assert (early.status_code, early.json()["judge"]["verdict"]) == (403, "inconclusive")
+    assert early.json()["reason"].startswith("holding: inconclusive: ")
+    r = client.post(f"/v1/flagger/{hook}", json=payload(**JUDGE))
+    assert (r.status_code, r.json()["answer"]) == (200, "proceed")
+    assert r.json()["judge"]["ratio"]["upper"] <= 1.5
+
+
+@pytest.mark.parametrize("hook", ["confirm-traffic-increase", "confirm-promotion"])
 def test_confirm_hooks_hold_a_failing_canary(make_client: MakeClient, hook: str) -> None:
     r = make_client(metrics=metrics(0.05)).post(f"/v1/flagger/{hook}", json=payload(**JUDGE))
     assert r.status_code == 403

@@ -37,21 +37,37 @@ def test_a_five_times_worse_canary_fails_with_its_evidence(make_client: MakeClie
     assert body["verdict"] == "fail"
     assert body["failed_at"] is not None
     assert body["alpha"] == 0.01
-    judged = body["totals"]["canary_requests"]  # up to the window that failed it
-    assert judged % 1000 == 0
-    assert 0 < judged <= 1000 * body["windows"]
-    assert body["canary_rate"] == pytest.approx(0.05)
-    assert body["baseline_rate"] == pytest.approx(0.01)
-    assert body["range"]["step_seconds"] == 60.0
+    assert body["windows"] == 31  # a step at each end of the 30 minutes
+    assert body["totals"]["canary_requests"] == 31_000
+    assert body["rates"] == {"canary": pytest.approx(0.05), "baseline": pytest.approx(0.01)}
+    assert body["ratio"]["lower"] > 1
+    assert body["reason"].startswith("canary errors significantly above the baseline's")
+    assert body["range"]["step"] == 60.0
     # the four queries asked for the last 30 minutes in 1-minute steps
     assert sorted(q for q, *_ in fake.calls) == sorted(REQUEST[k] for k in list(REQUEST)[:4])
     assert {(round(end - start), step) for _, start, end, step in fake.calls} == {(1800, 60.0)}
 
 
-def test_an_equal_canary_is_not_failed(make_client: MakeClient) -> None:
+def test_an_equal_canary_with_enough_data_passes(make_client: MakeClient) -> None:
+    """Proven within maxRatio (1.5 by default): the ratio's upper bound is at most 1.5."""
     r = make_client(metrics=metrics(0.01)).post("/v1/judge", json=REQUEST)
     assert r.status_code == 200
-    assert r.json()["verdict"] != "fail"
+    body = r.json()
+    assert body["verdict"] == "pass"
+    assert body["max_ratio"] == 1.5
+    assert body["ratio"]["upper"] <= 1.5
+
+
+def test_an_equal_canary_with_little_data_is_inconclusive(make_client: MakeClient) -> None:
+    body = {**REQUEST, "last": "3m"}
+    r = make_client(metrics=metrics(0.01)).post("/v1/judge", json=body)
+    assert r.json()["verdict"] == "inconclusive"
+
+
+def test_max_ratio_is_the_tolerance(make_client: MakeClient) -> None:
+    client = make_client(metrics=metrics(0.01))
+    strict = client.post("/v1/judge", json={**REQUEST, "maxRatio": 1.01}).json()
+    assert (strict["verdict"], strict["max_ratio"]) == ("inconclusive", 1.01)
 
 
 def test_defaults_last_30m_step_1m_alpha_1_percent(make_client: MakeClient) -> None:
@@ -77,6 +93,8 @@ def test_defaults_last_30m_step_1m_alpha_1_percent(make_client: MakeClient) -> N
         ({"alpha": 0.9}, ["<request>:1: alpha: 0.9 is not in (0, 0.5]"]),
         ({"alpha": "0.01"}, ["<request>:1: alpha: expected a number, got '0.01'"]),
         ({"alpha": True}, ["<request>:1: alpha: expected a number, got True"]),
+        ({"maxRatio": 1}, ["<request>:1: maxRatio: 1.0 is not in (1, 32): the tolerated "
+                           "error-rate ratio"]),
         ({"canaryErorrs": "x"}, ["<request>:1: canaryErorrs: unknown key 'canaryErorrs'; did "
                                  "you mean 'canaryErrors'?"]),
     ],
@@ -177,4 +195,15 @@ def test_no_data_is_inconclusive(make_client: MakeClient) -> None:
     body = r.json()
     assert body["verdict"] == "inconclusive"
     assert body["windows"] == 0
-    assert body["canary_rate"] is None
+    assert body["rates"] == {"canary": None, "baseline": None}
+    assert body["reason"] == "no data: no step had requests in both canary and baseline"
+
+
+def test_a_range_selector_that_is_not_the_step_is_422(make_client: MakeClient) -> None:
+    """Overlapping windows would count each error several times (gate.judge.history)."""
+    fake = metrics(0.01)
+    body = {**REQUEST, "canaryErrors": 'sum(increase(errors{arm="canary"}[5m]))'}
+    r = make_client(metrics=fake).post("/v1/judge", json=body)
+    assert r.status_code == 422
+    assert r.json()["error"].startswith("canaryErrors: the range [5m] is not the step (60s)")
+    assert fake.calls == []

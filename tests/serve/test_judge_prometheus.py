@@ -54,7 +54,7 @@ def test_no_data_is_inconclusive(server: ServerProcess) -> None:
     r = judge(server, judge_request("nothing", "nobody"))
     assert r.status_code == 200
     body = r.json()
-    assert (body["verdict"], body["windows"], body["canary_rate"]) == ("inconclusive", 0, None)
+    assert (body["verdict"], body["windows"], body["rates"]["canary"]) == ("inconclusive", 0, None)
     r = judge(server, judge_request("nothing", "stable"))  # a baseline but no canary
     assert r.json()["verdict"] == "inconclusive"
     assert r.json()["totals"]["canary_requests"] == 0
@@ -68,8 +68,8 @@ def test_five_times_worse_canary_fails_and_an_equal_one_does_not(server: ServerP
             break
         time.sleep(1)
     assert bad["verdict"] == "fail", bad
-    assert bad["canary_rate"] == pytest.approx(0.05, rel=0.1)
-    assert bad["baseline_rate"] == pytest.approx(0.01, rel=0.1)
+    assert bad["rates"]["canary"] == pytest.approx(0.05, rel=0.1)
+    assert bad["rates"]["baseline"] == pytest.approx(0.01, rel=0.1)
     good = judge(server, judge_request("good", "stable")).json()
     assert good["verdict"] != "fail", good
     assert good["totals"]["canary_requests"] > 0
