@@ -1,7 +1,7 @@
 """``gate serve``: gate's policy gate, canary judge and kill switches over HTTP.
 
 For Argo Rollouts (the ``web`` metric provider), Flagger (webhooks) and any CD tool. An
-optional extra (``pip install 'gate[serve]'``: Starlette on uvicorn); nothing here is imported
+optional extra (``pip install 'gate-cd[serve]'``: Starlette on uvicorn); nothing here is imported
 on ``gate check``'s start-up path.
 
 * :mod:`gate.serve.settings`  what a server is started with (flags → a frozen record)

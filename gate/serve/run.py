@@ -35,7 +35,8 @@ def require_extra() -> None:
         import uvicorn  # noqa: F401
     except ImportError as exc:
         raise ConfigError(
-            f"gate serve needs the serve extra ({exc.name} is missing): pip install 'gate[serve]'"
+            f"gate serve needs the serve extra ({exc.name} is missing): "
+            "pip install 'gate-cd[serve]'"
         ) from None
 
 
