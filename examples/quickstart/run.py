@@ -1,10 +1,11 @@
 """Start a local canary stack and watch gate roll a bad canary back.
 
-    python examples/quickstart/run.py                  # a canary answering 20 % errors
-    python examples/quickstart/run.py --canary slow    # a canary taking 0.8 s per request
-    python examples/quickstart/run.py --canary healthy # a good canary, promoted to 100 %
+    .venv/bin/python examples/quickstart/run.py                  # a canary answering 20 % errors
+    .venv/bin/python examples/quickstart/run.py --canary slow    # 0.8 s per request
+    .venv/bin/python examples/quickstart/run.py --canary healthy # a good canary, promoted
 
-Everything runs on 127.0.0.1 with free ports and stops when the rollout ends (or on Ctrl-C):
+Everything runs on 127.0.0.1 with free ports, in a temporary directory, and stops — and the
+directory is removed — when the rollout ends, on Ctrl-C or on SIGTERM:
 two versions of a small app, HAProxy in front of them, Prometheus scraping them every second,
 and a load generator. Needs ``haproxy`` and ``prometheus`` on PATH (Debian:
 ``apt-get install haproxy prometheus``).
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the stack up afterwards")
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="gate-quickstart-"))
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the stack as Ctrl-C does: nothing is orphaned
+
+    signal.signal(signal.SIGTERM, stop)
+    with tempfile.TemporaryDirectory(prefix="gate-quickstart-") as tmp:
+        return run(Path(tmp), args)
+
+
+def run(workdir: Path, args: argparse.Namespace) -> int:
     print(f"Starting the local stack in {workdir} ...", flush=True)
     with Stack(workdir / "stack", canary_mode=args.canary) as stack:
         stages: list[dict[str, Any]] = [
@@ -87,7 +98,7 @@ Warming up: the load generator sends {args.rps:g} requests/s, all to stable for 
         }.get(code, "See the messages above.")
         print(outcome)
         if args.keep:
-            print("\nThe stack stays up; press Ctrl-C to stop it.")
+            print("\nThe stack stays up; press Ctrl-C (or send SIGTERM) to stop it.")
             try:
                 while True:
                     time.sleep(3600)

@@ -39,6 +39,16 @@ def _register() -> None:
     judge.register(cli)
     flags.register(cli)
     serve.register(cli)
+    _whole_short_help(cli)
+
+
+def _whole_short_help(group: click.Group) -> None:
+    """`gate --help` lists each command with its whole first line, wrapped, never cut off."""
+    for command in group.commands.values():
+        if not command.short_help and command.help:
+            command.short_help = command.help.strip().splitlines()[0]
+        if isinstance(command, click.Group):
+            _whole_short_help(command)
 
 
 _register()

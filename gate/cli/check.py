@@ -241,7 +241,7 @@ def validate(files: tuple[str, ...]) -> int:
 @click.command(epilog="\b\nExample:\n  gate schema change-request > change-request.schema.json")
 @click.argument("name")
 def schema(name: str) -> int:
-    """Print a shipped JSON Schema (change-request, policy, rollout) for editors."""
+    """Print a JSON Schema for editors: change-request, policy, rollout or live-check."""
     from gate.schemas import schema as load_schema
     from gate.schemas import schema_names
 

@@ -152,6 +152,10 @@ def load_text(text: str, file: str) -> Document:
         raise ConfigError("binary file: expected YAML or JSON text", file=file, line=1)
     if not text.strip():
         raise ConfigError("file is empty", file=file, line=1)
+    if text.lstrip("\ufeff \t\r\n")[:1] in ("{", "["):
+        # JSON: a literal tab can only be whitespace there (JSON strings escape theirs), and
+        # YAML refuses tabs it would read as indentation
+        text = text.replace("\t", " ")
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

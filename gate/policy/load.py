@@ -38,20 +38,34 @@ def bundled_policy_dir() -> Path:
 
 
 def policy_files(paths: Sequence[str], *, include_default: bool = True) -> list[Path]:
-    """The default bundled policy (unless excluded), then each path: a file or a directory."""
+    """The default bundled policy (unless excluded), then each path: a file or a directory.
+    A file named twice (or the bundled policy itself, by way of a checkout's ``policies/``)
+    is applied once."""
     files: list[Path] = []
     if include_default:
         files.append(bundled_policy_dir() / DEFAULT_POLICY)
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file())
+            try:
+                found = sorted(
+                    f for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file()
+                )
+            except PermissionError:
+                raise ConfigError("permission denied", file=raw) from None
             if not found:
                 raise ConfigError("directory holds no .yaml, .yml or .json policy", file=raw)
             files.extend(found)
         else:
             files.append(p)
-    return files
+    unique: list[Path] = []
+    seen: set[Path] = set()
+    for f in files:
+        key = f.resolve() if f.exists() else f
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
 
 
 def load_policies(paths: Sequence[str], *, include_default: bool = True) -> list[Policy]:

@@ -4,13 +4,14 @@ Markdown timeline for the GitHub step summary."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from gate.rollout.analysis import Outcome
 from gate.rollout.events import RolloutEvent
 
-MARK = {Outcome.SUCCESS: "ok", Outcome.FAILURE: "FAIL", Outcome.INCONCLUSIVE: "no data?",
+MARK = {Outcome.SUCCESS: "ok", Outcome.FAILURE: "FAIL", Outcome.INCONCLUSIVE: "no data",
         Outcome.ERROR: "error"}  # fmt: skip
 
 
@@ -43,7 +44,13 @@ class TextProgress:
 
     def __call__(self, event: RolloutEvent) -> None:
         if event.kind == "measured" and self.live:
-            self.stream.write("\r\x1b[2K" + status_line(event)[:200])
+            # one row, never wider than the terminal: a wrapped line would leave a stale row
+            # behind at every redraw
+            width = shutil.get_terminal_size((80, 24)).columns
+            line = status_line(event)
+            if len(line) >= width:
+                line = line[: max(1, width - 2)] + "…"
+            self.stream.write("\r\x1b[2K" + line)
             self.stream.flush()
             self._dirty = True
             return

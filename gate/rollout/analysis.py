@@ -77,6 +77,10 @@ class _NoData(Exception):
     pass
 
 
+def _times(n: int, what: str) -> str:
+    return f"{what} {'once' if n == 1 else 'twice' if n == 2 else f'{n} times'}"
+
+
 def _aggregate(how: str, values: list[float]) -> float:
     if how == "max":
         return max(values)
@@ -326,8 +330,8 @@ class Analyzer:
                 if self.failures[m.metric] > a.failure_limit:
                     worst = (
                         Verdict.FAIL,
-                        f"{m.describe()} (failure {self.failures[m.metric]} "
-                        f"of limit {a.failure_limit})",
+                        f"{m.describe()} ({_times(self.failures[m.metric], 'failed')}; "
+                        f"failureLimit allows {a.failure_limit})",
                     )
             elif m.outcome is Outcome.INCONCLUSIVE:
                 self.inconclusives[m.metric] = self.inconclusives.get(m.metric, 0) + 1
@@ -337,8 +341,8 @@ class Analyzer:
                 ):
                     worst = (
                         Verdict.INCONCLUSIVE,
-                        f"{m.describe()} (inconclusive {self.inconclusives[m.metric]} "
-                        f"times, limit {a.inconclusive_limit})",
+                        f"{m.describe()} ({_times(self.inconclusives[m.metric], 'inconclusive')}"
+                        f"; inconclusiveLimit allows {a.inconclusive_limit})",
                     )
             if self.errors_in_a_row.get(m.metric, 0) > a.consecutive_error_limit:
                 worst = (

@@ -252,7 +252,6 @@ def load_state(name: str, options: Options) -> tuple[Journal, RolloutState]:
 
 def describe(j: Journal, state: RolloutState) -> dict[str, Any]:
     """One rollout's status, and the command that will work next."""
-    from gate.rollout.controller import never_moved_traffic
     from gate.rollout.journal import ACTIVE
 
     holder = j.holder()
@@ -260,11 +259,13 @@ def describe(j: Journal, state: RolloutState) -> dict[str, Any]:
     name = state.name
     note = ""
     if holder is None:
-        if never_moved_traffic(state):
+        if state.status is RolloutStatus.STARTING:
             note = (
-                f"it never moved traffic; run `gate rollout` again, or `gate abort {name}` to "
-                "record it as aborted"
+                f"it stopped before any traffic moved: run `gate resume {name}` (it checks "
+                f"everything again first) or `gate abort {name}` to record it as aborted"
             )
+        elif state.status is RolloutStatus.FAILED_TO_START:
+            note = "it never moved traffic: fix the reason and run `gate rollout` again"
         elif state.status is RolloutStatus.ROLLING_BACK or state.target_weight is not None:
             note = (
                 f"no process is driving it (pid {state.pid} is gone) and it stopped during a "
@@ -272,8 +273,9 @@ def describe(j: Journal, state: RolloutState) -> dict[str, Any]:
             )
         elif state.status in ACTIVE or state.status is RolloutStatus.INTERRUPTED:
             note = (
-                f"no process is driving it (pid {state.pid} is gone): run `gate resume "
-                f"{name}` or `gate abort {name}`"
+                f"no process is driving it (pid {state.pid} is gone) with canary traffic at "
+                f"{'an unknown weight' if state.weight is None else f'{state.weight}%'}: run "
+                f"`gate resume {name}` or `gate abort {name}`"
             )
         elif state.status is RolloutStatus.ROLLBACK_FAILED:
             note = f"a human must act (see reason), then run `gate abort {name}` to record it"
