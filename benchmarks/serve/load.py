@@ -101,6 +101,7 @@ def main() -> int:
         print("benchmarks/serve/load.py needs wrk: apt-get install wrk", file=sys.stderr)
         return 2
     rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()[0]
     traffic = SyntheticTraffic([Arm("bad", 40, 0.05), Arm("stable", 360, 0.01)])
     with tempfile.TemporaryDirectory() as tmp:
         prom = Prometheus(Path(tmp) / "prometheus", [traffic.address])
@@ -126,11 +127,11 @@ def main() -> int:
         finally:
             prom.stop()
             traffic.close()
-    write(rows, args.clients, args.seconds)
+    write(rows, args.clients, args.seconds, load_before)
     return 0
 
 
-def write(rows: list[dict[str, Any]], clients: int, seconds: float) -> None:
+def write(rows: list[dict[str, Any]], clients: int, seconds: float, load_before: float) -> None:
     here = Path(__file__).resolve().parent
     (here / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
     lines = [
@@ -140,7 +141,8 @@ def write(rows: list[dict[str, Any]], clients: int, seconds: float) -> None:
         f"the last is answered, for {seconds:g} s after a 2 s warm-up; loopback only; "
         f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
         f"Python {platform.python_version()}. The load generator shares the machine with the "
-        "server and Prometheus. `python benchmarks/serve/load.py` reproduces it.",
+        f"server and Prometheus; the 1-minute load average before the run was {load_before:.1f} "
+        "(other work on the machine). `python benchmarks/serve/load.py` reproduces it.",
         "",
         "* `/v1/check`: examples/change-pass.yaml against the bundled default policy.",
         "* `/v1/judge`: four range queries (2 minutes in 5-second steps) to a real Prometheus "

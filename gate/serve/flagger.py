@@ -194,19 +194,15 @@ def _policy_gate(service: Service, doc: Document, payload: Payload) -> Outcome:
         raise invalid(
             doc.error(("metadata",), "needs 'change': the change request, as JSON or YAML text")
         )
-    change = parse_body(text.encode("utf-8"), file="metadata.change")
-    result = policy_gate.check(service, change, environment=payload.metadata.get("environment"))
-    findings = [f for f in result.evaluation.findings if f.severity.value == result.decision]
-    reason = "; ".join(f"{f.rule}: {f.message}" for f in findings[:5])
-    details = {"check": _check_dict(result)}
-    reason = f"{result.decision}" + (f": {reason}" if reason else "")
-    return Outcome(result.status, "proceed" if result.status == YES else "hold", reason, details)
-
-
-def _check_dict(result: policy_gate.CheckAnswer) -> dict[str, Any]:
     from gate.report.json_format import as_dict
 
-    return as_dict(result.evaluation)
+    change = parse_body(text.encode("utf-8"), file="metadata.change")
+    result = policy_gate.check(service, change, environment=payload.metadata.get("environment"))
+    deciding = [f for f in result.evaluation.findings if f.severity.value == result.decision]
+    summary = "; ".join(f"{f.rule}: {f.message}" for f in deciding[:5])
+    reason = f"{result.decision}: {summary}" if summary else result.decision
+    answer = "proceed" if result.status == YES else "hold"
+    return Outcome(result.status, answer, reason, {"check": as_dict(result.evaluation)})
 
 
 def _kill_switches(service: Service, payload: Payload) -> Outcome:

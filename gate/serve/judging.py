@@ -28,13 +28,13 @@ from __future__ import annotations
 import contextlib
 import difflib
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gate.config.loader import Document, PathKey
+from gate.config.values import parse_duration
 from gate.errors import ConfigError, ConfigErrors, ProviderRejected, ProviderUnavailable
 from gate.judge.history import DEFAULT_MAX_RATIO, Judgement
 from gate.serve.body import RequestProblem, invalid
@@ -56,8 +56,6 @@ DEFAULTS: dict[str, Any] = {
 }
 MAX_POINTS = 11_000  # Prometheus refuses range queries with more points per series
 Problem = Callable[[str, str], None]
-_SPAN = re.compile(r"^(?:[0-9]+[dhms])+$")
-_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
 @dataclass(frozen=True)
@@ -68,10 +66,6 @@ class JudgeRequest:
     step: float
     alpha: float
     max_ratio: float
-
-
-def _seconds(text: str) -> float:
-    return float(sum(int(n) * _UNITS[u] for n, u in re.findall(r"([0-9]+)([dhms])", text)))
 
 
 def parse_judge_request(
@@ -111,11 +105,10 @@ def parse_judge_request(
 
     spans: dict[str, float] = {}
     for key in ("last", "step"):
-        value = raw.get(key, DEFAULTS[key])
-        if not isinstance(value, str) or not _SPAN.match(value) or _seconds(value) <= 0:
-            problem(key, f"{value!r} is not a duration such as 90s, 30m or 2h")
-        else:
-            spans[key] = _seconds(value)
+        try:
+            spans[key] = parse_duration(raw.get(key, DEFAULTS[key]), minimum=1.0)
+        except ValueError as exc:
+            problem(key, str(exc))
     if len(spans) == 2:
         if spans["step"] > spans["last"]:
             problem("step", "is longer than last")

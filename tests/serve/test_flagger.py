@@ -297,7 +297,7 @@ def test_judge_hook_metadata_mistakes_are_located(make_client: MakeClient) -> No
     assert r.status_code == 422
     assert r.json()["errors"] == [
         "<request>:1: metadata.canaryErrors: required field is missing",
-        "<request>:1: metadata.step: '1 minute' is not a duration such as 90s, 30m or 2h",
+        "<request>:1: metadata.step: '1 minute' is not a duration such as 500ms, 30s, 5m or 1h30m",
         "<request>:1: metadata.alpha: expected a number, got 'often'",
     ]
 

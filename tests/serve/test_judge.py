@@ -85,8 +85,8 @@ def test_defaults_last_30m_step_1m_alpha_1_percent(make_client: MakeClient) -> N
         ({"canaryRequests": ""}, ["<request>:1: canaryRequests: expected a PromQL query (a "
                                   "non-empty string)"]),
         ({"last": "30 minutes"}, ["<request>:1: last: '30 minutes' is not a duration such as "
-                                  "90s, 30m or 2h"]),
-        ({"step": "0s"}, ["<request>:1: step: '0s' is not a duration such as 90s, 30m or 2h"]),
+                                  "500ms, 30s, 5m or 1h30m"]),
+        ({"step": "0s"}, ["<request>:1: step: 0s is shorter than the minimum of 1s"]),
         ({"step": "2h"}, ["<request>:1: step: is longer than last"]),
         ({"last": "30d", "step": "1s"}, ["<request>:1: step: last/step gives more than 11000 "
                                          "points; use a longer step"]),
@@ -113,7 +113,7 @@ def test_lines_point_into_the_body(make_client: MakeClient) -> None:
            b' "baselineRequests": "d",\n "step": "fortnight"\n}'  # fmt: skip
     r = make_client(metrics=metrics(0.01)).post("/v1/judge", content=body)
     assert r.json()["errors"] == [
-        "<request>:6: step: 'fortnight' is not a duration such as 90s, 30m or 2h"
+        "<request>:6: step: 'fortnight' is not a duration such as 500ms, 30s, 5m or 1h30m"
     ]
 
 
