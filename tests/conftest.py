@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,40 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     from gate.secrets import forget_all
 
     forget_all()  # secrets remembered by an earlier test are not this test's
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """Live (not zombie) child processes of ``pid``, from /proc."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name_end = stat.rindex(")")
+        fields = stat[name_end + 2 :].split()
+        state, ppid = fields[0], int(fields[1])
+        if ppid == pid and state != "Z":
+            out.append((int(entry.name), stat[stat.index("(") + 1 : name_end]))
+    return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_process_left_behind() -> Iterator[None]:
+    """Guardrail: when the run ends, every server and child a test started has stopped."""
+    yield
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + 10
+    left = _children(os.getpid())
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = _children(os.getpid())
+    for pid, _ in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert left == [], f"processes left running by the tests (now killed): {left}"

@@ -22,12 +22,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gate.errors import ProviderError
 from gate.judge import CountJudge
 from gate.providers.metrics.interface import MetricsProvider, QueryResult
-from gate.rollout.spec import Analysis, Metric
+from gate.rollout.spec import COUNT_QUERIES, Analysis, Metric
 from gate.rollout.templates import render
 from gate.secrets import redact
 
@@ -122,8 +123,12 @@ class Analyzer:
     inconclusives: dict[str, int] = field(default_factory=dict)
     errors_in_a_row: dict[str, int] = field(default_factory=dict)
     last_outcome: dict[str, Outcome] = field(default_factory=dict)  # in this stage
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
     _judges: dict[str, CountJudge] = field(default_factory=dict)
     _latency_judges: dict[str, Any] = field(default_factory=dict)
+    _origin: datetime | None = None  # when the first stage's traffic was set
+    _window_start: dict[str, datetime] = field(default_factory=dict)
+    _carry: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def queries(self) -> list[tuple[str, str]]:
         """Every (metric, rendered query) pair, for the start-up check."""
@@ -132,6 +137,8 @@ class Analyzer:
 
     def new_stage(self) -> None:
         self.last_outcome = {}
+        if self._origin is None:
+            self._origin = self.now()
 
     def stage_has_evidence(self) -> bool:
         """Whether the last measurement of every acting metric in this stage succeeded: a
@@ -237,9 +244,45 @@ class Analyzer:
         }[m.on_no_data]
         return result(outcome, value, None, f"no data ({why}); onNoData: {m.on_no_data}")
 
+    def _partitioned(self, m: Metric) -> dict[str, int]:
+        """The four counters' increases over exactly the time since this metric's previous
+        measurement, evaluated at this one's timestamp: windows never overlap and leave no
+        gap (a failed measurement leaves its time to the next window), counter resets are
+        handled by increase(), and fractional (extrapolated) increases are carried over to
+        the next window instead of being rounded away."""
+        at = self.now()
+        since = self._window_start.get(m.name) or self._origin or at
+        millis = max(1, round((at - since).total_seconds() * 1000))
+        raw: dict[str, float] = {}
+        for key, selector in m.counters.items():
+            query = f"sum(increase({render(selector, self.template_values)}[{millis}ms]))"
+            try:
+                value = _value(self.provider.query(query, at=at), "sum")
+            except _NoData:
+                value = 0.0
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{key} increased by {value}; expected a count")
+            raw[key] = value
+        carry = dict(self._carry.get(m.name, {}))
+        counts: dict[str, int] = {}
+        for key, value in raw.items():
+            total = value + carry.get(key, 0.0)
+            counts[key] = math.floor(total + 1e-9)
+            carry[key] = total - counts[key]
+        for errors, requests in (("canaryErrors", "canaryRequests"),
+                                 ("baselineErrors", "baselineRequests")):  # fmt: skip
+            if counts[errors] > counts[requests]:  # rounding apart: never more errors than calls
+                carry[errors] += counts[errors] - counts[requests]
+                counts[errors] = counts[requests]
+        self._window_start[m.name] = at
+        self._carry[m.name] = carry
+        return counts
+
     def _sequential(self, m: Metric, result: Callable[..., Measurement]) -> Measurement:
         counts: dict[str, int] = {}
-        for key in ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests"):
+        if m.counters:
+            counts = self._partitioned(m)
+        for key in () if m.counters else COUNT_QUERIES:
             try:
                 raw = _value(self._query(m.count_queries[key]), "sum")
             except _NoData:

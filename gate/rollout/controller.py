@@ -156,6 +156,7 @@ class Controller:
                 raise ConfigError(
                     f"the query was rejected: {exc}", file=self.spec.file, field=f"metric {metric}"
                 ) from None
+        self._warn_about_short_windows()
         if self.kill_switches is not None:
             problems = list(self.kill_switches.probe())
             if problems:
@@ -164,6 +165,24 @@ class Controller:
                     "does not start: " + "; ".join(problems),
                     provider="flags",
                 )
+
+    def _warn_about_short_windows(self) -> None:
+        """Counting windows shorter than two scrapes hold too few samples for increase():
+        counts come out low or missing. Say so before the rollout starts."""
+        counted = [m.name for m in self.spec.analysis.metrics if m.counters or m.count_queries]
+        scrape = getattr(self.metrics, "scrape_interval", None)
+        if not counted or scrape is None:
+            return
+        seconds = scrape()
+        interval = self.spec.analysis.interval
+        if seconds is not None and interval < 2 * seconds:
+            self._event(
+                EventKind.WARNING,
+                f"the analysis interval ({interval:g}s) is shorter than twice Prometheus's "
+                f"scrape interval ({seconds:g}s): the counts of {', '.join(counted)} will "
+                "miss events; make the interval at least "
+                f"{2 * seconds:g}s",
+            )
 
     def run(self, *, resume: bool = False) -> RolloutResult:
         """Drive the rollout to promotion or rollback. The caller holds the journal lock."""

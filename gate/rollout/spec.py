@@ -9,6 +9,7 @@ bounds), every name (by gate's one rule) — so that ``gate validate``, ``gate r
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,6 +18,7 @@ from typing import Any
 from gate.config.loader import Document
 from gate.config.node import Node
 from gate.config.validate import validate
+from gate.config.values import format_duration, parse_duration
 from gate.providers.flags.registry import PROVIDERS as FLAG_PROVIDERS
 from gate.providers.metrics.registry import PROVIDERS as METRICS_PROVIDERS
 from gate.providers.notify.registry import PROVIDERS as NOTIFIERS
@@ -59,6 +61,9 @@ class HookKind(enum.StrEnum):
 
 
 COUNT_QUERIES = ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRequests")
+# a PromQL range selector or subquery range: [5m], [30s], [{{ interval }}], [1m:10s]
+_RANGE = re.compile(r"\[\s*([^\]:]+?)\s*(?::[^\]]*)?\]")
+_SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{[^{}]*\})?")
 HISTOGRAM_QUERIES = ("canaryHistogram", "baselineHistogram")
 JUDGE_NEEDS: dict[MetricJudge, tuple[str, ...]] = {
     MetricJudge.THRESHOLD: (),
@@ -91,6 +96,7 @@ class Metric:
     judge: MetricJudge = MetricJudge.THRESHOLD
     alpha: float = 0.01
     count_queries: Mapping[str, str] = field(default_factory=dict)
+    counters: Mapping[str, str] = field(default_factory=dict)  # gate builds the increases
     threshold: float | None = None  # sequential-latency: the bucket bound, seconds
     line: int | None = None
 
@@ -111,9 +117,9 @@ class Metric:
 
     def queries(self) -> tuple[str, ...]:
         """Every query text of this metric (templates not yet rendered)."""
-        return tuple(
-            q for q in (self.query, self.baseline_query, *self.count_queries.values()) if q
-        )
+        built = (f"sum({selector})" for selector in self.counters.values())
+        texts = (self.query, self.baseline_query, *self.count_queries.values(), *built)
+        return tuple(q for q in texts if q)
 
 
 class OnInconclusive(enum.StrEnum):
@@ -184,11 +190,57 @@ def rollout_schema() -> dict[str, Any]:
     )
 
 
-def _metric(node: Node, args: Mapping[str, str]) -> Metric:
+def _counters(node: Node) -> dict[str, str]:
+    """``counters:``: the four counter selectors gate builds non-overlapping increases of."""
+    counters = node["counters"]
+    out = {}
+    for key in COUNT_QUERIES:
+        selector = counters.text(key)
+        if not _SELECTOR.fullmatch(selector.strip()):
+            raise counters[key].error(
+                f"{selector!r} is not a counter selector such as "
+                'http_requests_total{service="checkout",track="canary",code=~"5.."}'
+            )
+        out[key] = selector.strip()
+    return out
+
+
+def _check_ranges(node: Node, key: str, text: str, interval: float) -> None:
+    """A count query must count each event once: its range is exactly the interval."""
+    for match in _RANGE.finditer(text):
+        window = match.group(1)
+        if re.fullmatch(r"\{\{\s*interval\s*\}\}", window):
+            continue
+        try:
+            seconds = parse_duration(window.replace("y", "w"), minimum=0)
+        except ValueError:
+            continue
+        if abs(seconds - interval) > 1e-9:
+            times = seconds / interval
+            raise node[key].error(
+                f"the range [{window}] is not the analysis interval ({format_duration(interval)}):"
+                f" measured every {format_duration(interval)}, each event would be counted "
+                f"{times:.3g} times and the judge's guarantee would not hold; write "
+                "[{{ interval }}], or give `counters:` and let gate build the queries"
+            )
+
+
+def _metric(node: Node, args: Mapping[str, str], interval: float) -> Metric:
     name = node.name("name", "metric name")
     judge = MetricJudge(node.get("judge", MetricJudge.THRESHOLD.value))
     needed = JUDGE_NEEDS[judge]
     counts = {k: node.text(k) for k in (*COUNT_QUERIES, *HISTOGRAM_QUERIES) if node.has(k)}
+    counters: dict[str, str] = {}
+    if node.has("counters"):
+        if judge is not MetricJudge.SEQUENTIAL:
+            raise node.error("counters are for the sequential judge", "counters")
+        if counts:
+            raise node.error(
+                "give either counters (gate builds the queries) or the four count queries",
+                next(iter(counts)),
+            )
+        counters = _counters(node)
+        needed = ()
     if judge is not MetricJudge.THRESHOLD:
         missing = [k for k in needed if not node.has(k)]
         if missing:
@@ -215,6 +267,11 @@ def _metric(node: Node, args: Mapping[str, str]) -> Metric:
     for key in ("query", "baselineQuery", *counts):
         if node.has(key):
             check_template(node.text(key), args, node.doc, (*node.path, key))
+    for key in COUNT_QUERIES:
+        if key in counts:
+            _check_ranges(node, key, counts[key], interval)
+        if key in counters:
+            check_template(counters[key], args, node.doc, (*node.path, "counters", key))
     low = node.number("min", None)
     high = node.number("max", None)
     if low is not None and high is not None and low > high:
@@ -233,6 +290,7 @@ def _metric(node: Node, args: Mapping[str, str]) -> Metric:
         judge=judge,
         alpha=node.number("alpha", 0.01, above=0, maximum=0.5),
         count_queries=counts,
+        counters=counters,
         threshold=node.number("threshold", None, above=0),
         line=node.line,
     )
@@ -304,7 +362,7 @@ def parse_rollout(doc: Document) -> RolloutSpec:
     names: dict[str, int] = {}
     metrics = []
     for i, node in enumerate(an["metrics"].items()):
-        metric = _metric(node, args)
+        metric = _metric(node, args, interval)
         if metric.name in names:
             raise node.error(f"duplicate metric name {metric.name!r}", "name")
         names[metric.name] = i

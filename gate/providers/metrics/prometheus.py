@@ -165,6 +165,22 @@ class PrometheusProvider:
             series.append((_labels(item.get("metric")), points))
         return series
 
+    def scrape_interval(self) -> float | None:
+        """Prometheus's global scrape interval in seconds (from /api/v1/status/config), or
+        None when it cannot be read."""
+        import yaml
+
+        from gate.config.values import parse_duration
+        from gate.errors import ProviderError
+
+        try:
+            data = self._http.request("GET", "/api/v1/status/config").json_object()
+            config = yaml.safe_load(str(data.get("data", {}).get("yaml", "")))
+            text = str(((config or {}).get("global") or {}).get("scrape_interval", "1m"))
+            return parse_duration(text)
+        except (ProviderError, ValueError, AttributeError, yaml.YAMLError):
+            return None
+
     def close(self) -> None:
         self._http.close()
 
