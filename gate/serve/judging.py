@@ -109,6 +109,8 @@ def parse_judge_request(
             spans[key] = parse_duration(raw.get(key, DEFAULTS[key]), minimum=1.0)
         except ValueError as exc:
             problem(key, str(exc))
+    if len(queries) == len(QUERIES) and "step" in spans:
+        _check_windows(queries, spans["step"], problem)
     if len(spans) == 2:
         if spans["step"] > spans["last"]:
             problem("step", "is longer than last")
@@ -130,6 +132,16 @@ def parse_judge_request(
     assert alpha is not None
     assert max_ratio is not None
     return JudgeRequest(prometheus, queries, spans["last"], spans["step"], alpha, max_ratio)
+
+
+def _check_windows(queries: dict[str, str], step: float, problem: Problem) -> None:
+    """The judge's own rule: each query's range selector is exactly one step."""
+    from gate.judge.history import check_windows
+
+    try:
+        check_windows(queries, step)
+    except ConfigError as exc:
+        problem(_CLI_FIELDS.get(exc.field or "", str(exc.field)), exc.message)
 
 
 def _prometheus(value: object, service: Service, problem: Problem) -> str | None:
@@ -200,7 +212,7 @@ def judge(service: Service, request: JudgeRequest, now: datetime | None = None) 
             request.alpha,
             max_ratio=request.max_ratio,
         )
-    except ConfigError as exc:  # several series, or a range selector that is not the step
+    except ConfigError as exc:  # a query that returns several series
         field = _CLI_FIELDS.get(exc.field or "", exc.field)
         raise invalid(ConfigError(exc.message, field=field)) from None
     except ProviderRejected as exc:

@@ -355,3 +355,16 @@ def test_a_separate_flagger_token(make_client: MakeClient, monkeypatch: pytest.M
         )
     finally:
         client.close()
+
+
+def test_a_judge_query_whose_window_is_not_the_step_is_located_in_metadata(
+    make_client: MakeClient,
+) -> None:
+    fake = metrics(0.01)
+    body = payload(**{**JUDGE, "canaryErrors": "sum(increase(errors[5m]))"})
+    r = make_client(metrics=fake).post("/v1/flagger/rollout", json=body)
+    assert r.status_code == 422
+    assert r.json()["error"].startswith(
+        "<request>:1: metadata.canaryErrors: the range [5m] is not the step (60s)"
+    )
+    assert fake.calls == []

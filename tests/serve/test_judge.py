@@ -205,5 +205,7 @@ def test_a_range_selector_that_is_not_the_step_is_422(make_client: MakeClient) -
     body = {**REQUEST, "canaryErrors": 'sum(increase(errors{arm="canary"}[5m]))'}
     r = make_client(metrics=fake).post("/v1/judge", json=body)
     assert r.status_code == 422
-    assert r.json()["error"].startswith("canaryErrors: the range [5m] is not the step (60s)")
+    assert r.json()["error"].startswith(
+        "<request>:1: canaryErrors: the range [5m] is not the step (60s)"
+    )
     assert fake.calls == []
