@@ -253,3 +253,21 @@ def test_the_flagger_canary_carries_what_gate_s_hooks_read(monkeypatch: pytest.M
     monkeypatch.setenv("UNLEASH_TOKEN", "example-token")
     config = parse_kill_switches(load_file(REPO / "examples/flagger/kill-switches.yaml"))
     assert config.flags_for(canary["metadata"]["namespace"], canary["metadata"]["name"])
+
+
+def test_gate_serve_loads_the_configmap_as_kubernetes_mounts_it(tmp_path: Path) -> None:
+    """The kubelet mounts a ConfigMap as a directory of symlinks into a timestamped folder
+    (``key -> ..data/key``, ``..data -> ..2026_…``); --policy on that directory reads each key."""
+    from gate.serve.service import load_server_policies
+    from gate.serve.settings import ServeSettings
+
+    cm = _one("ConfigMap", "deploy/kubernetes")
+    mount = tmp_path / "policies"
+    stamped = mount / "..2026_12_01_10_00_00.000000001"
+    stamped.mkdir(parents=True)
+    (mount / "..data").symlink_to(stamped.name)
+    for key, text in cm["data"].items():
+        (stamped / key).write_text(text)
+        (mount / key).symlink_to(f"..data/{key}")
+    policies = load_server_policies(ServeSettings(policies=(str(mount),)))
+    assert [p.name for p in policies] == ["default", *(k.removesuffix(".yaml") for k in cm["data"])]
