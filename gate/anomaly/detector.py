@@ -5,8 +5,10 @@ The model, on a log scale (so that "×1.5" is the same step at night and at the 
     log(y(t) + c) = s(t) + l + e(t)
 
 * ``s(t)`` — the seasonal profile: the **median** over the past N seasons (weeks, or days) of
-  the value at the same time of week. A median of four weeks ignores one week that held an
-  incident or a holiday, where a mean would be dragged along; it needs no model fitting.
+  the value at the same time of week, each season first smoothed by a running median over
+  ± ``smooth`` seconds so that the expectation carries little noise of its own. A median of
+  four weeks ignores one week that held an incident or a holiday, where a mean would be
+  dragged along; it needs no model fitting.
 * ``l`` — today's level: the median residual over the pre-deploy period (``baseline``
   seconds before the deploy). It absorbs growth since the past weeks and "a busier Monday than
   usual", which would otherwise be read as an anomaly.
@@ -14,12 +16,15 @@ The model, on a log scale (so that "×1.5" is the same step at night and at the 
   pre-deploy residuals: a robust σ that one spike in the window cannot inflate.
 
 The deviation after the deploy is the median residual since the deploy minus ``l``, divided
-by its standard error (√(π/2) σ √(1/n + 1/m) for medians of n and m points), so it sharpens as
-evidence gathers and a single noisy point cannot trip it. It is an anomaly when it passes
-``sensitivity`` robust σ in the bad ``direction`` and moves the value by at least
-``min_change``. Without a deploy start (a pre-deploy check: "is this metric anomalous now?")
+by its standard error (√(π/2) σ √(1/n + 1/m) for medians of n and m points, widened by
+(1 + ρ)/(1 − ρ) for the lag-1 autocorrelation ρ of the residuals, estimated robustly), so
+it sharpens as evidence gathers and a single noisy point cannot trip it. It is an anomaly
+when it passes ``sensitivity`` robust σ in the bad ``direction`` and moves the value by at
+least ``min_change``. Without a deploy start (a pre-deploy check: "is this metric anomalous now?")
 today's level is not known to be healthy, so ``l`` is 0 and σ is the spread of each past
-season around the median of the others, which includes week-to-week variation.
+season around the median of the others, which includes week-to-week variation. The same
+judgement is used after a deploy whose pre-deploy period was itself anomalous by that
+measure (an incident just before the deploy must not become "today's level").
 
 Too little history — fewer than ``min_seasons`` past seasons with data at this time of week,
 or a pre-deploy period mostly empty — is **inconclusive**, never normal.
@@ -35,6 +40,7 @@ measures it against the plain 3-sigma z-score over a trailing hour.
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -74,6 +80,7 @@ class AnomalySettings:
     baseline: float = 3600.0  # seconds of pre-deploy period that set today's level
     current: float = 600.0  # seconds judged as "now" when no deploy start is given
     step: float = 60.0  # seconds between points
+    smooth: float = 300.0  # each past season is a running median over ± this many seconds
     timezone: str = "UTC"  # whose clock "the same time of week" follows (DST included)
     min_change: float = 0.0  # an anomaly must move the value by at least this much
 
@@ -106,21 +113,25 @@ class AnomalySettings:
 class Window:
     """The points one judgement looks at, on one grid of times.
 
-    ``values[i]`` is the metric at ``times[i]``; ``history[k][i]`` the same metric one season
-    further back for each k = 0, 1, … (k = 0 is one season ago). ``split`` is the index of the
-    first point after the deploy started; 0 means there is no deploy (a pre-deploy check).
-    None or NaN is "no data" at that point.
+    ``values[i]`` is the metric at ``times[i]``; ``history[k][pad + i]`` the same metric one
+    season further back for each k = 0, 1, … (k = 0 is one season ago). History rows reach
+    ``pad`` points further on both sides, for the running median. ``split`` is the index of
+    the first point after the deploy started; 0 means there is no deploy (a pre-deploy
+    check). None or NaN is "no data" at that point.
     """
 
     times: tuple[float, ...]
     values: tuple[float | None, ...]
     history: tuple[tuple[float | None, ...], ...]
     split: int = 0
+    pad: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.times)
-        if len(self.values) != n or any(len(h) != n for h in self.history):
-            raise ValueError("values and every history row must have one point per time")
+        if self.pad < 0 or len(self.values) != n:
+            raise ValueError("values must have one point per time")
+        if any(len(h) != n + 2 * self.pad for h in self.history):
+            raise ValueError("every history row must have one point per time, plus pad each side")
         if not 0 <= self.split <= n:
             raise ValueError("split must index the grid")
 
@@ -132,11 +143,11 @@ class Assessment:
     verdict: Verdict
     message: str
     metric: str
-    value: float | None = None  # the latest value
-    expected: float | None = None  # what history says it should be at that time
+    value: float | None = None  # the typical (median) value over the judged points
+    expected: float | None = None  # what history expected over the same points
     score: float | None = None  # robust σ, signed: + above, - below
     seasons: int = 0  # past seasons that had data
-    at: datetime | None = None  # the time of the latest value
+    at: datetime | None = None  # the time of the latest judged point
 
     @property
     def failed(self) -> bool:
@@ -154,6 +165,28 @@ def _clean(row: tuple[float | None, ...]) -> list[float | None]:
 def _mad_sigma(xs: list[float]) -> float:
     mid = statistics.median(xs)
     return max(MAD_TO_SIGMA * statistics.median(abs(x - mid) for x in xs), SIGMA_FLOOR)
+
+
+def _running_median(row: list[float | None], pad: int) -> list[float | None]:
+    """Centred running median of width 2·pad + 1 (a row ``2·pad`` longer than the result);
+    None where fewer than pad + 1 of the points have data."""
+    out: list[float | None] = []
+    for i in range(len(row) - 2 * pad):
+        near = [x for x in row[i : i + 2 * pad + 1] if x is not None]
+        out.append(statistics.median(near) if len(near) > pad else None)
+    return out
+
+
+def _lag1(series: list[float | None], sigma: float | None) -> float:
+    """A robust lag-1 autocorrelation: for a stationary series var(x[t] - x[t-1]) is
+    2σ²(1 - ρ), and both variances are taken from MADs. Clipped to [0, 0.9]."""
+    diffs = [b - a for a, b in itertools.pairwise(series) if a is not None and b is not None]
+    if len(diffs) < 3:
+        return 0.0
+    if sigma is None:
+        sigma = _mad_sigma([x for x in series if x is not None])
+    rho = 1 - _mad_sigma(diffs) ** 2 / (2 * sigma * sigma)
+    return min(max(rho, 0.0), 0.9)
 
 
 def format_value(value: float, unit: str) -> str:
@@ -187,7 +220,11 @@ def evaluate(settings: AnomalySettings, window: Window) -> Assessment:
     when = phase(last_at, settings)
     test_from = window.split if window.split > 0 else 0
     # a past season counts when it has data for at least half of the points
-    seasons = sum(1 for row in window.history if sum(map(_ok, row)) * 2 >= max(len(row), 1))
+    seasons = sum(
+        1
+        for row in window.history
+        if sum(map(_ok, row[window.pad : len(row) - window.pad])) * 2 >= len(window.times)
+    )
 
     def inconclusive(why: str, value: float | None = None) -> Assessment:
         return Assessment(
@@ -200,7 +237,8 @@ def evaluate(settings: AnomalySettings, window: Window) -> Assessment:
             f"(needs {settings.min_seasons}); inconclusive, not a pass"
         )
     values = _clean(window.values)
-    history = [_clean(row) for row in window.history]
+    raw = [_clean(row) for row in window.history]
+    history = [_running_median(row, window.pad) for row in raw]
     usual: list[float | None] = []
     for i in range(len(window.times)):
         past = [x for row in history if (x := row[i]) is not None]
@@ -221,49 +259,88 @@ def evaluate(settings: AnomalySettings, window: Window) -> Assessment:
     )
     if not test or latest is None:
         return inconclusive(f"no data now to compare with {_history_words(seasons, settings)}")
-    value, usual_now = values[latest], usual[latest]
-    assert value is not None
-    assert usual_now is not None
+    now = values[latest]
+    # each past season around the median of the others: how history itself scatters
+    inner = slice(window.pad, window.pad + len(window.times))
+    loo = [
+        [
+            f(y) - f(statistics.median(others))
+            if y is not None
+            and (others := [x for j, o in enumerate(history) if j != k and (x := o[i]) is not None])
+            else None
+            for i, y in enumerate(row[inner])
+        ]
+        for k, row in enumerate(raw)
+    ]
+    spread = [x for row in loo for x in row if x is not None]
+    if len(spread) < 3:
+        return inconclusive("history too sparse to tell its spread; inconclusive", now)
+    # without a deploy start today's level is not known to be healthy: level 0, and the
+    # spread of past seasons, which includes week-to-week variation
+    level, error, note = 0.0, _mad_sigma(spread), ""
     if window.split > 0:
         base = [r for r in residual[: window.split] if r is not None]
         if len(base) * 2 < window.split:
             return inconclusive(
                 f"the {window.split} points before the deploy have data at only {len(base)}; "
                 "inconclusive, not a pass",
-                value,
+                now,
             )
-        level = statistics.median(base)
-        sigma = _mad_sigma(base)
-        error = sigma * math.sqrt(MEDIAN_EFFICIENCY * (1 / len(test) + 1 / len(base)))
-    else:
-        # no deploy start: each past season around the median of the others, so that
-        # week-to-week variation is part of the spread
-        level = 0.0
-        spread = [
-            f(y) - f(statistics.median(others))
-            for k, row in enumerate(history)
-            for i, y in enumerate(row)
-            if y is not None
-            and (others := [x for j, o in enumerate(history) if j != k and (x := o[i]) is not None])
-        ]
-        if len(spread) < 3:
-            return inconclusive("history too sparse to tell its spread; inconclusive", value)
-        error = _mad_sigma(spread)
+        if abs(statistics.median(base)) > settings.sensitivity * error:
+            note = " (before the deploy it was already unusual: judged against history alone)"
+        else:
+            level = statistics.median(base)
+            sigma = _mad_sigma(base)
+            # neighbouring points move together (a rate over 5 minutes, say): fewer
+            # independent points than points, by (1 + ρ) / (1 - ρ) for the lag-1
+            # correlation ρ, estimated on the pre-deploy residuals and on each past
+            # season's (the median of them)
+            rho = statistics.median(
+                [_lag1(residual[: window.split], sigma)]
+                + [_lag1(row[: window.split], None) for row in loo]
+            )
+            inflation = (1 + rho) / (1 - rho)
+            error = sigma * math.sqrt(
+                MEDIAN_EFFICIENCY * inflation * (1 / len(test) + 1 / len(base))
+            )
     score = (statistics.median(test) - level) / error
-    expected = max(math.exp(f(usual_now) + level) - c, 0.0)
-    bad = (score > settings.sensitivity and settings.direction in ("up", "either")) or (
-        score < -settings.sensitivity and settings.direction in ("down", "either")
+    # what a person compares: the typical value over the judged points and what history
+    # (at today's level) expected over the same points
+    judged = [
+        (y, u)
+        for y, u in zip(values[test_from:], usual[test_from:], strict=True)
+        if y is not None and u is not None
+    ]
+    value = statistics.median(y for y, _ in judged)
+    expected = max(statistics.median(math.exp(f(u) + level) - c for _, u in judged), 0.0)
+    worse = (score > 0 and settings.direction in ("up", "either")) or (
+        score < 0 and settings.direction in ("down", "either")
     )
-    if bad and abs(value - expected) < settings.min_change:
-        bad = False
+    far = abs(score) > settings.sensitivity
+    moved = abs(value - expected) >= settings.min_change
+    bad = worse and far and moved
     shown, usual_text = format_value(value, settings.unit), format_value(expected, settings.unit)
-    side = "above" if score >= 0 else "below"
-    message = (
-        f"{name} {shown} is {abs(score):.1f} robust σ {side} its usual {usual_text} "
-        f"for {when}, {_history_words(seasons, settings)}"
-    )
-    if not bad:
-        message += f": normal (anomaly past {settings.sensitivity:g}σ {settings.direction})"
+    context = f"for {when}, {_history_words(seasons, settings)}{note}"
+    side = "above" if score > 0 else "below"
+    if bad:
+        message = (
+            f"{name} {shown} is {abs(score):.1f} robust σ {side} its usual {usual_text} {context}"
+        )
+    elif not far:
+        message = (
+            f"{name} {shown} is within {abs(score):.1f} robust σ of its usual {usual_text} "
+            f"{context}: normal (anomaly past {settings.sensitivity:g}σ {settings.direction})"
+        )
+    else:
+        why = (
+            f"it moved less than {format_value(settings.min_change, settings.unit)}"
+            if worse
+            else f"only {settings.direction} is an anomaly"
+        )
+        message = (
+            f"{name} {shown} is {abs(score):.1f} robust σ {side} its usual {usual_text} "
+            f"{context}: normal ({why})"
+        )
     return Assessment(
         Verdict.ANOMALY if bad else Verdict.NORMAL,
         message,

@@ -66,20 +66,22 @@ def fetch(
 ) -> Window:
     """The window :func:`gate.anomaly.detector.evaluate` judges, read through ``provider``."""
     start, split = grid(settings, at, since)
-    count = round((at.timestamp() - start) / settings.step) + 1
-    times = tuple(start + i * settings.step for i in range(count))
-    values = _points(provider, settings.query, start, count, settings.step)
+    step = settings.step
+    count = round((at.timestamp() - start) / step) + 1
+    pad = round(settings.smooth / step)
+    times = tuple(start + i * step for i in range(count))
+    values = _points(provider, settings.query, start, count, step)
     history = tuple(
         _points(
             provider,
             settings.query,
-            start - season_shift(at, k, settings),
-            count,
-            settings.step,
+            start - pad * step - season_shift(at, k, settings),
+            count + 2 * pad,
+            step,
         )
         for k in range(1, settings.seasons + 1)
     )
-    return Window(times, values, history, split)
+    return Window(times, values, history, split, pad)
 
 
 def assess(

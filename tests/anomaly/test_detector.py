@@ -111,10 +111,13 @@ def test_history_is_read_at_whole_weeks_back_with_n_plus_one_range_queries() -> 
     provider = SeriesProvider(seasonal())
     assess(provider, settings(seasons=4, min_seasons=3), at=MONDAY_10, since=DEPLOY)
     assert len(provider.ranges) == 5
+    # past weeks reach 5 minutes further each side, for their running median
+    pad = timedelta(minutes=5)
     ends = [end for _, end, _ in provider.ranges]
-    assert ends == [MONDAY_10 - timedelta(weeks=k) for k in range(5)]
+    assert ends == [MONDAY_10] + [MONDAY_10 - timedelta(weeks=k) + pad for k in range(1, 5)]
     starts = [start for start, _, _ in provider.ranges]
-    assert starts[0] == DEPLOY - timedelta(hours=1)
+    first = DEPLOY - timedelta(hours=1)
+    assert starts == [first] + [first - timedelta(weeks=k) - pad for k in range(1, 5)]
 
 
 def test_the_same_time_of_week_follows_the_local_clock_across_dst() -> None:
@@ -151,6 +154,8 @@ def test_the_core_judges_a_window_without_any_provider() -> None:
     assert "above its usual 10 req/s for Thursday 00:05, 3 weeks of history" in flat.message
     with pytest.raises(ValueError, match="one point per time"):
         Window(times, (1.0,), history)
+    with pytest.raises(ValueError, match="plus pad each side"):
+        Window(times, times, history, pad=2)
 
 
 @pytest.mark.parametrize(
