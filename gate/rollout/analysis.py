@@ -55,6 +55,7 @@ class Measurement:
     limit: str = ""
     message: str = ""
     dry_run: bool = False
+    evidence: float | None = None  # the judge's statistic as a share of what fails: >= 1 fails
 
     def describe(self) -> str:
         value = "no data" if self.value is None else f"{self.value:.4g}"
@@ -65,6 +66,28 @@ class Measurement:
 
 
 JudgeFactory = Callable[[Metric], CountJudge]
+
+
+def _share_of_limit(
+    value: float, baseline: float | None, high: float | None, m: Metric
+) -> float | None:
+    """How close a value is to failing its limits: 1 is the limit itself."""
+    shares = []
+    if high is not None and high > 0:
+        shares.append(value / high)
+    if m.min is not None and value > 0:
+        shares.append(m.min / value)
+    if m.max_ratio is not None and baseline:
+        shares.append(value / baseline / m.max_ratio)
+    return max(shares) if shares else None
+
+
+def _share_of_evidence(judge: object) -> float | None:
+    """A sequential judge's log e-value over the log threshold it fails at (0 when none)."""
+    log_e, threshold = getattr(judge, "log_evidence", None), getattr(judge, "threshold", None)
+    if isinstance(log_e, float) and isinstance(threshold, float) and threshold > 0:
+        return max(0.0, log_e / threshold)
+    return None
 
 
 def default_judge_factory(metric: Metric) -> CountJudge:
@@ -192,8 +215,11 @@ class Analyzer:
             value: float | None = None,
             baseline: float | None = None,
             message: str = "",
+            evidence: float | None = None,
         ) -> Measurement:
-            return Measurement(m.name, outcome, value, baseline, limit, message, m.dry_run)
+            return Measurement(
+                m.name, outcome, value, baseline, limit, message, m.dry_run, evidence
+            )
 
         try:
             if m.judge == "sequential":
@@ -215,10 +241,11 @@ class Analyzer:
         except ValueError as exc:
             return result(Outcome.ERROR, message=redact(str(exc)))
         high = error_threshold if (error_threshold is not None and m.error_metric) else m.max
+        share = _share_of_limit(value, baseline, high, m)
         if high is not None and value > high:
-            return result(Outcome.FAILURE, value, baseline, f"above {high:g}")
+            return result(Outcome.FAILURE, value, baseline, f"above {high:g}", share)
         if m.min is not None and value < m.min:
-            return result(Outcome.FAILURE, value, baseline, f"below {m.min:g}")
+            return result(Outcome.FAILURE, value, baseline, f"below {m.min:g}", share)
         if m.max_ratio is not None and baseline is not None:
             if baseline == 0:
                 if value > 0:
@@ -231,8 +258,9 @@ class Analyzer:
                     value,
                     baseline,
                     f"{value / baseline:.3g}× baseline, above {m.max_ratio:g}×",
+                    share,
                 )
-        return result(Outcome.SUCCESS, value, baseline)
+        return result(Outcome.SUCCESS, value, baseline, evidence=share)
 
     def _no_data(
         self, m: Metric, result: Callable[..., Measurement], why: str, value: float | None = None
@@ -311,11 +339,14 @@ class Analyzer:
             if counts["baselineRequests"]
             else None
         )
+        evidence = _share_of_evidence(judge)
         if verdict == "fail":
-            return result(Outcome.FAILURE, rate, base, "canary errors significantly above baseline")
+            return result(
+                Outcome.FAILURE, rate, base, "canary errors significantly above baseline", evidence
+            )
         if counts["canaryRequests"] == 0:
             return self._no_data(m, result, "no canary requests in the interval")
-        return result(Outcome.SUCCESS, rate, base)
+        return result(Outcome.SUCCESS, rate, base, evidence=evidence)
 
     def _buckets(self, query: str) -> dict[float, float]:
         out: dict[float, float] = {}

@@ -11,6 +11,7 @@ traffic cannot be restored, :class:`~gate.errors.RollbackError` says what a huma
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -101,13 +102,10 @@ class Controller:
         stage = self.state.stage if self.state else 0
         weight = self.state.weight if self.state else None
         message = redact(message)
-        self.journal.audit(
-            kind,
-            message=message,
-            stage=stage,
-            weight=weight,
-            **{k: v for k, v in extra.items() if k != "measurements"},
-        )
+        fields = {k: v for k, v in extra.items() if k != "measurements"}
+        if "measurements" in extra:  # the report and the timeline read them back
+            fields["measurements"] = [dataclasses.asdict(m) for m in extra["measurements"]]
+        self.journal.audit(kind, message=message, stage=stage, weight=weight, **fields)
         self.emit(
             RolloutEvent(
                 kind=kind,
@@ -432,9 +430,11 @@ class Controller:
             remaining=remaining,
         )
         if verdict is Verdict.FAIL:
+            self.journal.audit("analysis-failed", message=redact(reason))  # time to detect
             return f"analysis failed: {reason}"
         if verdict is Verdict.INCONCLUSIVE:
             if self.spec.analysis.on_inconclusive is OnInconclusive.FAIL:
+                self.journal.audit("analysis-failed", message=redact(f"inconclusive: {reason}"))
                 return f"analysis inconclusive: {reason}"
             return self._pause(reason)
         return None
@@ -480,6 +480,11 @@ class Controller:
                 if actual in (0, None):
                     restored = True
                     self._save(weight=actual, target_weight=None)
+                    self.journal.audit(  # the moment that ends time to restore
+                        "traffic-restored",
+                        message=f"stable traffic verified: canary weight {actual}%",
+                        weight=actual,
+                    )
                     break
                 last_error = f"the router still reports canary weight {actual}%"
             except ProviderError as exc:

@@ -20,7 +20,7 @@ import fcntl
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,6 +165,7 @@ class Journal:
     root: Path
     name: str
     _lock: int | None = field(default=None, repr=False)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC), repr=False)
 
     def __post_init__(self) -> None:
         # the name becomes a directory: only names by gate's one rule (a dry run's journal
@@ -282,8 +283,9 @@ class Journal:
 
     def audit(self, event: str, **fields: Any) -> None:
         self._ensure()
+        stamp = self.clock().isoformat(timespec="milliseconds")
         line = json.dumps(
-            {"time": now_iso(), "rollout": self.name, "event": event, **fields}, default=str
+            {"time": stamp, "rollout": self.name, "event": event, **fields}, default=str
         )
         fd = open_safely(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
@@ -291,6 +293,31 @@ class Journal:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def events(self) -> list[dict[str, Any]]:
+        """The audit log's records, oldest first (a torn last line is left out)."""
+        check_directory(self.root)
+        check_directory(self.dir)
+        try:
+            fd = open_safely(self.audit_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StateError(f"cannot read {self.audit_path}: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "rb") as fh:
+                text = fh.read().decode("utf-8", errors="replace")
+        except OSError as exc:
+            raise StateError(f"cannot read {self.audit_path}: {exc.strerror}") from None
+        records = []
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
 
     # -- requests from other processes --------------------------------------------------------
 

@@ -65,7 +65,7 @@ def test_every_decision_and_action_is_in_the_audit_log(tmp_path: Path) -> None:
     ]
     events = [x["event"] for x in lines]
     assert events[0] == "started"
-    assert events[-2:] == ["rolling-back", "rolled-back"]
+    assert events[-4:] == ["analysis-failed", "rolling-back", "traffic-restored", "rolled-back"]
     assert "measured" in events
     assert "weight" in events
     assert all({"time", "rollout", "event", "message"} <= set(x) for x in lines)
