@@ -9,6 +9,12 @@ pushed to a Pushgateway at every stage change and at the end.
 * ``gate_rollout_stage{rollout}``: the current stage, from 1
 * ``gate_analysis_measurements_total{rollout,metric,result}``
 * ``gate_rollout_duration_seconds{rollout}``: time since the rollout started
+* ``gate_rollouts_total{rollout,result}``: finished rollouts by result (promoted, rolled-back,
+  rollback-failed, interrupted)
+* ``gate_rollout_time_to_detect_seconds{rollout}``: histogram, from the start of the window of
+  the first failing measurement to the decision to roll back (as ``gate report`` counts it)
+* ``gate_rollout_time_to_restore_seconds{rollout}``: histogram, from that decision to stable
+  traffic verified
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ from gate.rollout.events import RolloutEvent
 STATUS = {"promoted": 1, "rolled-back": 2, "paused": 3, "rollback-failed": 4, "resumed": 0,
           "started": 0, "stage-advanced": 0}  # fmt: skip
 PUSH_ON = ("started", "stage-advanced", "paused", "promoted", "rolled-back", "rollback-failed")
+RESULTS = ("promoted", "rolled-back", "rollback-failed", "interrupted")
+DETECT_BUCKETS = (5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
+RESTORE_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0)
 
 
 class Telemetry:
@@ -32,10 +41,15 @@ class Telemetry:
         port: int | None = None,
         address: str = "127.0.0.1",
         pushgateway: str | None = None,
+        interval: float = 0.0,
     ) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.rollout = rollout
+        self.interval = interval  # the analysis interval: a measurement's window
+        self._first_failure: Any = None  # when the first failing measurement was taken
+        self._decided: Any = None  # when the rollback was decided
+        self._analysis_failing = False  # the last measurements did not all succeed
         self.pushgateway = pushgateway
         self.registry = CollectorRegistry()
         self._started = time.monotonic()
@@ -66,6 +80,26 @@ class Telemetry:
             ["rollout", "metric", "result"],
             registry=self.registry,
         )
+        self.results = Counter(
+            "gate_rollouts",
+            "Finished rollouts by result",
+            ["rollout", "result"],
+            registry=self.registry,
+        )
+        self.time_to_detect = Histogram(
+            "gate_rollout_time_to_detect_seconds",
+            "First failing measurement's window start to the decision to roll back",
+            ["rollout"],
+            buckets=DETECT_BUCKETS,
+            registry=self.registry,
+        )
+        self.time_to_restore = Histogram(
+            "gate_rollout_time_to_restore_seconds",
+            "Decision to roll back to stable traffic verified",
+            ["rollout"],
+            buckets=RESTORE_BUCKETS,
+            registry=self.registry,
+        )
         self.server: Any = None
         self._thread: Any = None
         if port is not None:
@@ -90,6 +124,7 @@ class Telemetry:
             self.status.labels(**labels).set(STATUS[event.kind])
         for m in event.measurements:
             self.measurements.labels(self.rollout, m.metric, m.outcome.value).inc()
+        self._delivery(event)
         if self.pushgateway and event.kind in PUSH_ON:
             from prometheus_client import push_to_gateway
 
@@ -100,6 +135,25 @@ class Telemetry:
                 grouping_key={"rollout": self.rollout},
                 timeout=5,
             )
+
+    def _delivery(self, event: RolloutEvent) -> None:
+        """Rollouts by result, time to detect and time to restore."""
+        acting = [m.outcome.value for m in event.measurements if not m.dry_run]
+        if event.kind == "measured":
+            self._analysis_failing = any(o != "success" for o in acting)
+            if "failure" in acting and self._first_failure is None:
+                self._first_failure = event.at
+        elif event.kind == "rolling-back" and self._decided is None:
+            self._decided = event.at
+            # detected by the analysis (not an abort by hand, not a failed hook)
+            if self._first_failure is not None and self._analysis_failing:
+                seconds = (event.at - self._first_failure).total_seconds() + self.interval
+                self.time_to_detect.labels(self.rollout).observe(seconds)
+        elif event.kind == "traffic-restored" and self._decided is not None:
+            seconds = (event.at - self._decided).total_seconds()
+            self.time_to_restore.labels(self.rollout).observe(seconds)
+        if event.kind in RESULTS:
+            self.results.labels(self.rollout, event.kind).inc()
 
     def close(self) -> None:
         if self.server is not None:

@@ -32,13 +32,14 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    from gate.cli import check, flags, judge, rollout, serve
+    from gate.cli import check, flags, judge, report, rollout, serve
 
     check.register(cli)
     rollout.register(cli)
     judge.register(cli)
     flags.register(cli)
     serve.register(cli)
+    report.register(cli)
     _whole_short_help(cli)
 
 

@@ -80,6 +80,7 @@ def _reporting(
     metrics_port: int | None,
     metrics_address: str,
     pushgateway: str | None,
+    interval: float = 0.0,
 ) -> Iterator[list[Any]]:
     """The event sinks of a driven rollout: progress on stdout, gate's own metrics, and the
     GitHub step summary written when it ends."""
@@ -97,7 +98,11 @@ def _reporting(
             from gate.telemetry import Telemetry
 
             telemetry = Telemetry(
-                name, port=metrics_port, address=metrics_address, pushgateway=pushgateway
+                name,
+                port=metrics_port,
+                address=metrics_address,
+                pushgateway=pushgateway,
+                interval=interval,
             )
             stack.callback(telemetry.close)
             sinks.append(telemetry)
@@ -142,7 +147,9 @@ def rollout(
     from gate.rollout import runtime
 
     spec = runtime.load_spec(spec_file)
-    with _reporting(spec.name, fmt, metrics_port, metrics_address, pushgateway) as sinks:
+    with _reporting(
+        spec.name, fmt, metrics_port, metrics_address, pushgateway, spec.analysis.interval
+    ) as sinks:
         options = runtime.Options(
             state_dir=state_dir, dry_run=dry_run, on_interrupt=on_interrupt, sinks=sinks
         )

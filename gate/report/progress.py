@@ -1,5 +1,6 @@
 """How a rollout's events are shown: a live line on a terminal, log lines, JSON Lines, and a
-Markdown timeline for the GitHub step summary."""
+Markdown timeline for the GitHub step summary (tables, and Mermaid charts of the weight, the
+metrics and the judge's evidence)."""
 
 from __future__ import annotations
 
@@ -142,4 +143,16 @@ class Timeline:
                     shown = ", ".join(values[-12:])
                     more = f" (+{len(values) - 12} earlier)" if len(values) > 12 else ""
                     out.append(f"| {stage + 1} | `{metric}` | {shown}{more} |")
+        charts = self.charts()
+        if charts:
+            out += ["", charts]
         return "\n".join(out) + "\n"
+
+    def charts(self) -> str:
+        """The same timeline as Mermaid charts (canary weight, canary vs baseline, the
+        judge's evidence against its threshold) that GitHub renders in the step summary."""
+        from gate.delivery.timeline import from_records, mermaid, records_from_events
+
+        if not self.events:
+            return ""
+        return mermaid(from_records(self.events[0].rollout, records_from_events(self.events)))

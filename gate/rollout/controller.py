@@ -480,11 +480,8 @@ class Controller:
                 if actual in (0, None):
                     restored = True
                     self._save(weight=actual, target_weight=None)
-                    self.journal.audit(  # the moment that ends time to restore
-                        "traffic-restored",
-                        message=f"stable traffic verified: canary weight {actual}%",
-                        weight=actual,
-                    )
+                    # the moment that ends time to restore
+                    self._event("traffic-restored", f"stable traffic verified: canary {actual}%")
                     break
                 last_error = f"the router still reports canary weight {actual}%"
             except ProviderError as exc:

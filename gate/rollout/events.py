@@ -24,6 +24,7 @@ class EventKind(enum.StrEnum):
     HOOK = "hook"
     WARNING = "warning"
     INTERRUPTED = "interrupted"
+    TRAFFIC_RESTORED = "traffic-restored"  # stable traffic verified after a rollback
 
 
 @dataclass(frozen=True)
