@@ -92,15 +92,18 @@ def _interval(spec: Mapping[str, Any]) -> float:
 
 
 def from_journal(journal: Journal) -> Rollout | None:
-    """The rollout journaled in ``journal``, or None when it has no state or is a dry run."""
+    """The rollout journaled in ``journal``; None for a dry run, or one that never started
+    (nothing was deployed)."""
     state = journal.load()
-    if state is None or state.dry_run:
+    if state is None or state.dry_run or state.status == "failed-to-start":
         return None
     events = journal.events()
     meta = state.spec.get("metadata", {}) if isinstance(state.spec, Mapping) else {}
     service = str(meta.get("service") or meta.get("name") or state.name)
     times = [t for r in events if r.get("event") == "started" and (t := _time(r))]
-    started = times[0] if times else datetime.fromisoformat(state.started_at)
+    started = times[0] if times else _time({"time": state.started_at})
+    if started is None:
+        return None
     interval = _interval(state.spec)
     decided = next((r for r in events if r.get("event") == "analysis-failed"), None)
     rolling = next((r for r in events if r.get("event") == "rolling-back"), None)

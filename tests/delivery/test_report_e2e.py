@@ -43,8 +43,9 @@ def test_one_service_and_a_shorter_period(three_rollouts: Path, gate: Gate) -> N
     r = gate("report", "--state-dir", str(three_rollouts), "--service", "payments", "-f", "json")
     data = json.loads(r.out)
     assert (data["rollouts"], data["promoted"], data["rolled_back"]) == (1, 0, 1)
-    recent = json.loads(gate("report", "--state-dir", str(three_rollouts), "--since", "1d",
-                             "-f", "json").out)  # fmt: skip
+    recent = json.loads(
+        gate("report", "--state-dir", str(three_rollouts), "--since", "1d", "-f", "json").out
+    )
     assert recent["rollouts"] == 0
 
 
@@ -73,15 +74,27 @@ def test_a_rolled_back_rollout_draws_its_timeline_as_svg(
     three_rollouts: Path, gate: Gate, tmp_path: Path
 ) -> None:
     out = tmp_path / "v42.svg"
-    r = gate("report", "--state-dir", str(three_rollouts), "--rollout", "checkout-v42",
-             "--format", "svg", "--output", str(out))  # fmt: skip
+    r = gate(
+        "report",
+        "--state-dir",
+        str(three_rollouts),
+        "--rollout",
+        "checkout-v42",
+        "--format",
+        "svg",
+        "--output",
+        str(out),
+    )
     assert r.code == 0, r.err
     root = ET.fromstring(out.read_text())
     assert root.tag == f"{SVG}svg"
     texts = [t.text or "" for t in root.iter(f"{SVG}text")]
     assert "gate rollout checkout-v42: rolled-back" in texts
-    for panel in ("Canary weight (%)", "Canary vs baseline, per interval",
-                  "Judge's evidence / its threshold (1 = fail)"):  # fmt: skip
+    for panel in (
+        "Canary weight (%)",
+        "Canary vs baseline, per interval",
+        "Judge's evidence / its threshold (1 = fail)",
+    ):
         assert panel in texts
     assert any(t.startswith("rollback ") for t in texts)
     assert any(t.startswith("stable traffic ") for t in texts)
@@ -91,8 +104,15 @@ def test_a_rolled_back_rollout_draws_its_timeline_as_svg(
 
 
 def test_a_timeline_as_mermaid(three_rollouts: Path, gate: Gate) -> None:
-    r = gate("report", "--state-dir", str(three_rollouts), "--rollout", "payments-v7",
-             "--format", "markdown")  # fmt: skip
+    r = gate(
+        "report",
+        "--state-dir",
+        str(three_rollouts),
+        "--rollout",
+        "payments-v7",
+        "--format",
+        "markdown",
+    )
     assert r.code == 0
     assert r.out.startswith("## gate rollout `payments-v7`: rolled-back")
     assert 'title "Canary weight % per interval, rolled back at ' in r.out
@@ -126,3 +146,24 @@ def test_an_empty_state_directory_is_an_empty_report(tmp_path: Path, gate: Gate)
     data = json.loads(r.out)
     assert (data["rollouts"], data["rollback_rate"]) == (0, None)
     assert data["time_to_restore_seconds"]["median"] is None
+
+
+def test_dry_runs_and_rollouts_that_never_started_are_left_out(
+    three_rollouts: Path, gate: Gate
+) -> None:
+    from gate.rollout.journal import Journal, RolloutState
+
+    leave_out = [("checkout.dry-run", "promoted", True), ("bad", "failed-to-start", False)]
+    for name, status, dry in leave_out:
+        Journal(three_rollouts, name).save(
+            RolloutState(
+                name=name,
+                status=status,
+                spec={},
+                spec_file="",
+                dry_run=dry,
+                started_at="2026-11-30T10:00:00+00:00",
+            )
+        )
+    data = json.loads(gate("report", "--state-dir", str(three_rollouts), "-f", "json").out)
+    assert data["rollouts"] == 3
