@@ -148,6 +148,7 @@ class Assessment:
     score: float | None = None  # robust σ, signed: + above, - below
     seasons: int = 0  # past seasons that had data
     at: datetime | None = None  # the time of the latest judged point
+    evidence: float | None = None  # the score in the bad direction / sensitivity: >= 1 fails
 
     @property
     def failed(self) -> bool:
@@ -313,9 +314,8 @@ def evaluate(settings: AnomalySettings, window: Window) -> Assessment:
     ]
     value = statistics.median(y for y, _ in judged)
     expected = max(statistics.median(math.exp(f(u) + level) - c for _, u in judged), 0.0)
-    worse = (score > 0 and settings.direction in ("up", "either")) or (
-        score < 0 and settings.direction in ("down", "either")
-    )
+    toward_bad = {"up": score, "down": -score, "either": abs(score)}[settings.direction]
+    worse = toward_bad > 0
     far = abs(score) > settings.sensitivity
     moved = abs(value - expected) >= settings.min_change
     bad = worse and far and moved
@@ -350,4 +350,5 @@ def evaluate(settings: AnomalySettings, window: Window) -> Assessment:
         score,
         seasons,
         datetime.fromtimestamp(window.times[latest], UTC),
+        max(toward_bad, 0.0) / settings.sensitivity,
     )

@@ -30,6 +30,7 @@ def test_a_jump_to_three_times_its_history_is_an_anomaly() -> None:
     assert result.expected is not None
     assert 2.5 < result.value / result.expected < 3.5
     assert result.seasons == 4
+    assert result.evidence == pytest.approx(result.score / 3.5)
     assert result.message.startswith("throughput ")
     assert "robust σ above its usual" in result.message
     assert result.message.endswith("req/s for Monday 10:00, 4 weeks of history")
@@ -79,6 +80,8 @@ def test_direction_decides_which_way_is_bad() -> None:
     )
     down = assess(drop, settings(direction="down"), at=MONDAY_10, since=DEPLOY)
     assert down.verdict is Verdict.ANOMALY
+    assert down.evidence is not None
+    assert down.evidence > 1
     assert "robust σ below its usual" in down.message
     either = assess(drop, settings(direction="either"), at=MONDAY_10, since=DEPLOY)
     assert either.verdict is Verdict.ANOMALY
