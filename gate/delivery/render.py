@@ -13,6 +13,7 @@ from gate.delivery.report import (
     Figures,
     Report,
 )
+from gate.delivery.timeline import PALETTE, RED, chart
 
 
 def _seconds(value: float | None) -> str:
@@ -158,27 +159,27 @@ def trend_charts(report: Report) -> str:
         rollbacks.append(sum(r.rolled_back for r in inside))
         times = [d for r in inside if (d := r.restore_seconds) is not None]
         restore.append(round(statistics.median(times), 1) if times else 0)
-    axis = ", ".join(f'"{s:{label}}"' for s in starts)
+    axis = "[" + ", ".join(f'"{s:{label}}"' for s in starts) + "]"
     unit = {timedelta(hours=1): "hour", timedelta(days=1): "day"}.get(size, "week")
-    top = max(300.0, *restore) * 1.1
-    return "\n".join(
+    return "\n\n".join(
         [
-            "```mermaid",
-            "xychart-beta",
-            f'    title "Rollbacks per {unit}"',
-            f"    x-axis [{axis}]",
-            f'    y-axis "rollbacks" 0 --> {max(1, *rollbacks)}',
-            f"    bar [{', '.join(map(str, rollbacks))}]",
-            "```",
-            "",
-            "```mermaid",
-            "xychart-beta",
-            f'    title "Median time to restore per {unit} (s; 0 = no rollback; target 300 s)"',
-            f"    x-axis [{axis}]",
-            f'    y-axis "seconds" 0 --> {top:.0f}',
-            f"    bar [{', '.join(f'{v:g}' for v in restore)}]",
-            f"    line [{', '.join('300' for _ in starts)}]",
-            "```",
+            chart(
+                f"Rollbacks per {unit}",
+                axis,
+                max(1, *rollbacks),
+                [f"    bar [{', '.join(map(str, rollbacks))}]"],
+                [RED[1]],
+            ),
+            chart(
+                f"Median time to restore per {unit}, s (blue; 0: no rollback), target 300 s (red)",
+                axis,
+                max(300.0, *restore) * 1.1,
+                [
+                    f"    bar [{', '.join(f'{v:g}' for v in restore)}]",
+                    f"    line [{', '.join('300' for _ in starts)}]",
+                ],
+                [PALETTE[0][1], RED[1]],
+            ),
         ]
     )
 

@@ -158,7 +158,8 @@ PALETTE = (("blue", "#1f77b4"), ("orange", "#ff7f0e"), ("purple", "#9467bd"),
 GREY, RED = ("grey", "#7f7f7f"), ("red", "#d62728")
 
 
-def _chart(title: str, axis: str, top: float, body: list[str], colours: list[str]) -> str:
+def chart(title: str, axis: str, top: float, body: list[str], colours: list[str]) -> str:
+    """One Mermaid ``xychart-beta`` block, its series drawn in ``colours`` in order."""
     palette = ", ".join(colours)
     return "\n".join(
         [
@@ -186,7 +187,7 @@ def mermaid(timeline: Timeline) -> str:
     if timeline.rollback_at is not None:
         end = f", rolled back at {clock(timeline.rollback_at)}"
     charts = [
-        _chart(
+        chart(
             f"Canary weight % per interval{end}",
             axis,
             100,
@@ -204,7 +205,7 @@ def mermaid(timeline: Timeline) -> str:
             body.append(f"    line [{', '.join(_number(b) for b in base)}]")
             title += f" vs baseline ({GREY[0]})"
         top = max([v for v in canary + base if v is not None] or [1.0]) * 1.1
-        charts.append(_chart(title, axis, top, body, [PALETTE[0][1], GREY[1]]))
+        charts.append(chart(title, axis, top, body, [PALETTE[0][1], GREY[1]]))
     evidence = [
         (metric, {p.t: p.evidence for p in timeline.points if p.metric == metric})
         for metric in timeline.metrics
@@ -215,7 +216,7 @@ def mermaid(timeline: Timeline) -> str:
         named = ", ".join(f"{metric} {colour}" for (metric, _), (colour, _) in pairs)
         values = [v for _, e in evidence for v in e.values() if v is not None]
         charts.append(
-            _chart(
+            chart(
                 f"Judge evidence (fails at 1, {RED[0]}): {named}",
                 axis,
                 max([1.2, *values]) * 1.05,

@@ -64,7 +64,8 @@ def test_markdown_report_has_a_trend_chart(three_rollouts: Path, gate: Gate) -> 
     r = gate("report", "--state-dir", str(three_rollouts), "--format", "markdown")
     assert r.code == 0
     assert "| rollback rate | 66.7% | < 2% | ❌ not met |" in r.out
-    assert r.out.count("```mermaid\nxychart-beta") == 2
+    assert r.out.count("```mermaid\n%%{init: ") == 2
+    assert r.out.count("\nxychart-beta\n") == 2
     assert 'title "Rollbacks per day"' in r.out
     bars = next(x for x in r.out.splitlines() if x.strip().startswith("bar ["))
     assert sum(int(v) for v in bars.strip()[5:-1].split(", ")) == 2
