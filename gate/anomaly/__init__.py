@@ -19,6 +19,18 @@ same time of week over the past N weeks, adjusted to today's level before the de
 :func:`gate.anomaly.detector.evaluate` is the pure core (a :class:`Window` of points in, an
 :class:`Assessment` out); :mod:`gate.anomaly.history` reads the window through any
 :class:`~gate.providers.metrics.interface.MetricsProvider`.
+
+Both consumers are meant to be thin wrappers around :func:`assess`:
+
+* a rollout metric ``anomaly:`` builds one :class:`AnomalySettings` at spec load (its
+  ``ValueError`` messages start with the field name), then at every interval calls
+  ``assess(provider, settings, at=now, since=rollout_started)`` and maps the verdict:
+  ANOMALY → failure, NORMAL → success, INCONCLUSIVE → inconclusive (never a pass), a
+  ``ProviderError`` or ``ValueError`` → error; the measurement's value, baseline and evidence
+  are ``value``, ``expected`` and ``evidence`` (≥ 1 fails), its message ``message``;
+* a ``gate check`` live check ``type: anomaly`` calls ``assess(provider, settings, at=now)``
+  (no deploy start: the last ``current`` seconds against history alone) and blocks on
+  ANOMALY with ``message``; INCONCLUSIVE follows the check's fail-open/closed setting.
 """
 
 from __future__ import annotations
