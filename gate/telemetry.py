@@ -20,6 +20,7 @@ pushed to a Pushgateway at every stage change and at the end.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from gate.errors import ConfigError
@@ -47,7 +48,8 @@ class Telemetry:
 
         self.rollout = rollout
         self.interval = interval  # the analysis interval: a measurement's window
-        self._first_failure: Any = None  # when the first failing measurement was taken
+        self._first_failure: Any = None  # the start of the first failing measurement's window
+        self._last_measured: Any = None
         self._decided: Any = None  # when the rollback was decided
         self._analysis_failing = False  # the last measurements did not all succeed
         self.pushgateway = pushgateway
@@ -142,12 +144,19 @@ class Telemetry:
         if event.kind == "measured":
             self._analysis_failing = any(o != "success" for o in acting)
             if "failure" in acting and self._first_failure is None:
-                self._first_failure = event.at
+                # its window: the analysis interval before it; when the interval is not known
+                # (a resumed rollout), since the measurement before it
+                self._first_failure = (
+                    event.at - timedelta(seconds=self.interval)
+                    if self.interval > 0 or self._last_measured is None
+                    else self._last_measured
+                )
+            self._last_measured = event.at
         elif event.kind == "rolling-back" and self._decided is None:
             self._decided = event.at
             # detected by the analysis (not an abort by hand, not a failed hook)
             if self._first_failure is not None and self._analysis_failing:
-                seconds = (event.at - self._first_failure).total_seconds() + self.interval
+                seconds = (event.at - self._first_failure).total_seconds()
                 self.time_to_detect.labels(self.rollout).observe(seconds)
         elif event.kind == "traffic-restored" and self._decided is not None:
             seconds = (event.at - self._decided).total_seconds()

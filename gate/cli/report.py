@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
 from gate.errors import EXIT_OK, ConfigError, StateError
-
-_SINCE = re.compile(r"([0-9]+)([mhdw])")
-_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
-         "w": timedelta(weeks=1)}  # fmt: skip
 
 EPILOG = """\b
 Examples:
@@ -27,14 +22,13 @@ rate < 2 %. Exit codes: 0 report written, 2 bad input (a bad --since, an unknown
 
 
 def parse_since(text: str) -> timedelta:
-    """``30d`` → 30 days; ``m``, ``h``, ``d``, ``w`` units, combinable (``1w3d``)."""
-    parts = _SINCE.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text.strip() or text.strip() != text:
-        raise ConfigError(f"{text!r} is not a period such as 30d, 12h, 2w or 90m", field="--since")
-    period = sum((int(n) * _UNIT[u] for n, u in parts), timedelta())
-    if period <= timedelta():
-        raise ConfigError(f"{text!r} is an empty period", field="--since")
-    return period
+    """``30d`` → 30 days (any duration gate reads: ``12h``, ``2w``, ``1w3d``)."""
+    from gate.config.values import parse_duration
+
+    try:
+        return timedelta(seconds=parse_duration(text, minimum=60))
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="--since") from None
 
 
 def _write(text: str, output: str | None) -> None:
@@ -78,7 +72,7 @@ def _timeline(root: Path, name: str, fmt: str, output: str | None) -> int:
     help="Where rollouts are journaled (default .gate/).",
 )
 @click.option("--since", "since", default="30d", show_default=True, metavar="PERIOD",
-              help="Rollouts started in this period before now: 30d, 12h, 2w, 90m.")  # fmt: skip
+              help="Rollouts started in this period before now: 30d, 12h, 2w, 1w3d.")  # fmt: skip
 @click.option("--service", metavar="S", help="Only this service's rollouts.")
 @click.option(
     "--format",

@@ -21,8 +21,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gate.config.values import parse_duration
 from gate.rollout.journal import Journal, all_rollouts
-from gate.rollout.spec import DEFAULT_INTERVAL, seconds
+from gate.rollout.spec import DEFAULT_INTERVAL
 
 ROLLED_BACK = ("rolled-back", "aborted", "rollback-failed")
 
@@ -88,7 +89,10 @@ def _first_failing(measured: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] |
 def _interval(spec: Mapping[str, Any]) -> float:
     analysis = spec.get("spec", {}).get("analysis", {}) if isinstance(spec, Mapping) else {}
     raw = analysis.get("interval") if isinstance(analysis, Mapping) else None
-    return seconds(raw) if isinstance(raw, str) and seconds(raw) > 0 else DEFAULT_INTERVAL
+    try:
+        return parse_duration(raw) if isinstance(raw, str) else DEFAULT_INTERVAL
+    except ValueError:
+        return DEFAULT_INTERVAL
 
 
 def from_journal(journal: Journal) -> Rollout | None:

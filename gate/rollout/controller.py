@@ -480,8 +480,9 @@ class Controller:
                 if actual in (0, None):
                     restored = True
                     self._save(weight=actual, target_weight=None)
-                    # the moment that ends time to restore
-                    self._event("traffic-restored", f"stable traffic verified: canary {actual}%")
+                    self._event(  # the moment that ends time to restore
+                        EventKind.TRAFFIC_RESTORED, f"stable traffic verified: canary {actual}%"
+                    )
                     break
                 last_error = f"the router still reports canary weight {actual}%"
             except ProviderError as exc:

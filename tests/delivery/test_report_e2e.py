@@ -124,8 +124,8 @@ def test_a_timeline_as_mermaid(three_rollouts: Path, gate: Gate) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--since", "30x"], "gate: error: --since: '30x' is not a period such as 30d, 12h"),
-        (["--since", "0d"], "gate: error: --since: '0d' is an empty period"),
+        (["--since", "30x"], "gate: error: --since: '30x' is not a duration such as 500ms"),
+        (["--since", "0d"], "gate: error: --since: 0d is shorter than the minimum of 1m"),
         (["--format", "svg"], "gate: error: --format: svg draws one rollout's timeline"),
         (["--rollout", "nope", "-f", "svg"], "gate: error: no journaled rollout named nope"),
         (["--rollout", "checkout-v41", "-f", "json"], "gate: error: --format: one rollout's"),
