@@ -83,10 +83,10 @@ def _share_of_limit(
 
 
 def _share_of_evidence(judge: object) -> float | None:
-    """A sequential judge's log e-value over the log threshold it fails at (0 when none)."""
-    log_e, threshold = getattr(judge, "log_evidence", None), getattr(judge, "threshold", None)
-    if isinstance(log_e, float) and isinstance(threshold, float) and threshold > 0:
-        return max(0.0, log_e / threshold)
+    """A sequential judge's log e-value over log(1/α), the level it fails at (0 when none)."""
+    log_e, alpha = getattr(judge, "log_evidence", None), getattr(judge, "alpha", None)
+    if isinstance(log_e, float) and isinstance(alpha, float) and 0 < alpha < 1:
+        return max(0.0, log_e / math.log(1 / alpha))
     return None
 
 
