@@ -152,9 +152,12 @@ def test_an_empty_state_directory_is_an_empty_report(tmp_path: Path, gate: Gate)
 def test_dry_runs_and_rollouts_that_never_started_are_left_out(
     three_rollouts: Path, gate: Gate
 ) -> None:
-    from gate.rollout.journal import Journal, RolloutState
+    from gate.rollout.journal import Journal, RolloutState, RolloutStatus
 
-    leave_out = [("checkout.dry-run", "promoted", True), ("bad", "failed-to-start", False)]
+    leave_out = [
+        ("checkout.dry-run", RolloutStatus.PROMOTED, True),
+        ("bad", RolloutStatus.FAILED_TO_START, False),
+    ]
     for name, status, dry in leave_out:
         Journal(three_rollouts, name).save(
             RolloutState(
