@@ -13,7 +13,7 @@ EPILOG = """\b
 Examples:
   gate report                                  # the last 30 days, every service
   gate report --since 7d --service checkout --format json
-  gate report --format markdown >> "$GITHUB_STEP_SUMMARY"
+  gate report --format markdown --output report.md
   gate report --rollout checkout --format svg --output checkout.svg
 
 \b
