@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gate.errors import ProviderError
-from gate.judge import CountJudge
+from gate.judge import CountJudge, Counts, Verdict
 from gate.providers.metrics.interface import MetricsProvider, QueryResult
-from gate.rollout.spec import COUNT_QUERIES, Analysis, Metric
+from gate.rollout.spec import COUNT_QUERIES, Analysis, Metric, MetricJudge
 from gate.rollout.templates import render
 from gate.secrets import redact
 
@@ -38,12 +38,6 @@ class Outcome(enum.StrEnum):
     FAILURE = "failure"
     INCONCLUSIVE = "inconclusive"
     ERROR = "error"
-
-
-class Verdict(enum.StrEnum):
-    CONTINUE = "continue"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -149,6 +143,8 @@ class Analyzer:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     _judges: dict[str, CountJudge] = field(default_factory=dict)
     _latency_judges: dict[str, Any] = field(default_factory=dict)
+    _proof: dict[str, Any] = field(default_factory=dict)  # this stage's proving judges
+    _series: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
     _origin: datetime | None = None  # when the first stage's traffic was set
     _window_start: dict[str, datetime] = field(default_factory=dict)
     _carry: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -160,6 +156,8 @@ class Analyzer:
 
     def new_stage(self) -> None:
         self.last_outcome = {}
+        self._proof = {}  # a canary is proven again at every traffic level
+        self._series = {}
         if self._origin is None:
             self._origin = self.now()
 
@@ -226,6 +224,8 @@ class Analyzer:
                 return self._sequential(m, result)
             if m.judge == "sequential-latency":
                 return self._latency(m, result)
+            if m.judge is MetricJudge.MANN_WHITNEY:
+                return self._series_measure(m, result)
             try:
                 value = _value(self._query(m.query), m.aggregate)
             except _NoData as exc:
@@ -325,12 +325,14 @@ class Analyzer:
         judge = self._judges.get(m.name)
         if judge is None:
             judge = self._judges[m.name] = self.judge_factory(m)
-        verdict = judge.update(
-            canary_errors=counts["canaryErrors"],
-            canary_requests=counts["canaryRequests"],
-            baseline_errors=counts["baselineErrors"],
-            baseline_requests=counts["baselineRequests"],
+        window = Counts(
+            counts["canaryErrors"],
+            counts["canaryRequests"],
+            counts["baselineErrors"],
+            counts["baselineRequests"],
         )
+        verdict = judge.update(window)
+        proof = self._prove(m, window)
         rate = (
             counts["canaryErrors"] / counts["canaryRequests"] if counts["canaryRequests"] else None
         )
@@ -346,7 +348,7 @@ class Analyzer:
             )
         if counts["canaryRequests"] == 0:
             return self._no_data(m, result, "no canary requests in the interval")
-        return result(Outcome.SUCCESS, rate, base, evidence=evidence)
+        return result(Outcome.SUCCESS, rate, base, proof, evidence=evidence)
 
     def _buckets(self, query: str) -> dict[float, float]:
         out: dict[float, float] = {}
@@ -372,6 +374,15 @@ class Analyzer:
                 threshold=m.threshold, alpha=m.alpha
             )
         verdict = judge.update(canary_buckets=canary, baseline_buckets=baseline)
+        proof = ""
+        if m.proves:
+            stage = self._proof.get(m.name)
+            if stage is None:
+                stage = self._proof[m.name] = LatencyJudge(
+                    threshold=m.threshold, alpha=m.alpha, max_ratio=m.max_ratio
+                )
+            stage.update(canary_buckets=canary, baseline_buckets=baseline)
+            proof = self._proof_text(m, stage)
         slow_c, all_c = slower_than(canary, m.threshold)
         slow_b, all_b = slower_than(baseline, m.threshold)
         share = slow_c / all_c if all_c else None
@@ -385,7 +396,92 @@ class Analyzer:
             )
         if all_c == 0:
             return self._no_data(m, result, "no canary requests in the interval")
-        return result(Outcome.SUCCESS, share, base)
+        return result(Outcome.SUCCESS, share, base, proof)
+
+    # -- proof and stage-end judgements --------------------------------------------------------
+
+    def _prove(self, m: Metric, window: Counts) -> str:
+        """Feed this stage's proving judge; a few words on the proof so far."""
+        if not m.proves:
+            return ""
+        from gate.judge import count_judge
+
+        stage = self._proof.get(m.name)
+        if stage is None:
+            stage = self._proof[m.name] = count_judge(
+                "sequential", alpha=m.alpha, max_ratio=m.max_ratio
+            )
+        stage.update(window)
+        return self._proof_text(m, stage)
+
+    @staticmethod
+    def _proof_text(m: Metric, judge: Any) -> str:
+        upper = judge.interval.upper
+        bound = "unbounded" if not math.isfinite(upper) else f"≤ {upper:.3g}"
+        state = "proven" if judge.proven else "not yet proven"
+        return (
+            f"ratio {bound} with {1 - m.alpha:.0%} confidence in this stage: {state} within "
+            f"{m.max_ratio:g}×"
+        )
+
+    def stage_proven(self) -> bool:
+        """Whether every acting metric is proven within its tolerance in this stage."""
+        acting = [m for m in self.analysis.metrics if not m.dry_run]
+        return bool(acting) and all(
+            m.proves and m.name in self._proof and self._proof[m.name].proven for m in acting
+        )
+
+    def _series_measure(self, m: Metric, result: Callable[..., Measurement]) -> Measurement:
+        """mann-whitney: collect one canary and one baseline value for the stage's test."""
+        try:
+            value = _value(self._query(m.query), m.aggregate)
+            baseline = _value(self._query(m.baseline_query or ""), m.aggregate)
+        except _NoData as exc:
+            return self._no_data(m, result, str(exc))
+        canary_series, baseline_series = self._series.setdefault(m.name, ([], []))
+        canary_series.append(value)
+        baseline_series.append(baseline)
+        return result(
+            Outcome.SUCCESS,
+            value,
+            baseline,
+            f"{len(canary_series)} pair(s) for the stage's test",
+        )
+
+    def finish_stage(self) -> tuple[Verdict, str]:
+        """The stage-end judgements: Kayenta's Mann-Whitney classification of each
+        mann-whitney metric's canary series against its baseline series (a fixed-horizon
+        test, so it is run once per stage, never at every interval)."""
+        from gate.judge.kayenta import Label, MannWhitneyClassifier
+
+        for m in self.analysis.metrics:
+            if m.judge is not MetricJudge.MANN_WHITNEY or m.dry_run:
+                continue
+            canary, baseline = self._series.get(m.name, ([], []))
+            if min(len(canary), len(baseline)) < m.min_samples:
+                return (
+                    Verdict.INCONCLUSIVE,
+                    f"{m.name}: {len(canary)} canary/baseline pair(s) in the stage, "
+                    f"{m.min_samples} needed for the Mann-Whitney test",
+                )
+            classifier = MannWhitneyClassifier(tolerance=m.tolerance, conf_level=m.confidence)
+            found = classifier.classify(baseline, canary, direction=m.direction, name=m.name)
+            if found.classification in (Label.HIGH, Label.LOW):
+                shift = found.interval
+                detail = (
+                    f" (shift {shift.lower:.3g} to {shift.upper:.3g}, estimate "
+                    f"{shift.estimate:.3g}, at {m.confidence:.0%})"
+                    if shift is not None
+                    else ""
+                )
+                return (
+                    Verdict.FAIL,
+                    f"{m.name}: the canary is {found.classification} against its baseline "
+                    f"over {len(canary)} intervals{detail}",
+                )
+            if found.classification is not Label.PASS:
+                return Verdict.INCONCLUSIVE, f"{m.name}: {found.classification}"
+        return Verdict.CONTINUE, ""
 
     def record(self, measurements: Sequence[Measurement]) -> tuple[Verdict, str]:
         """Count ``measurements`` and say whether the limits are passed."""

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gate.errors import ConfigError, ProviderError, ProviderRejected, RollbackError
+from gate.judge import Verdict
 from gate.providers.metrics.interface import MetricsProvider
 from gate.providers.traffic.interface import TrafficRouter
-from gate.rollout.analysis import Analyzer, JudgeFactory, Verdict, default_judge_factory
+from gate.rollout.analysis import Analyzer, JudgeFactory, default_judge_factory
 from gate.rollout.events import EventKind, EventSink, RolloutEvent
 from gate.rollout.hooks import HookResult, run_hook
 from gate.rollout.journal import Journal, RolloutState, RolloutStatus, now_iso
@@ -386,10 +387,11 @@ class Controller:
             if aborted is not None:
                 return f"aborted: {aborted}"
             now = self.clock()
+            ready = self.analyzer.stage_has_evidence()
             if stage.duration is None:
                 promoted = self.journal.take_request("promote") is not None
-                if promoted and self.analyzer.stage_has_evidence():
-                    return None
+                if promoted and ready:
+                    return self._end_stage()
                 if promoted:
                     self._event(
                         EventKind.WARNING,
@@ -399,8 +401,21 @@ class Controller:
                     self.journal.request("promote", "waiting for evidence")
                 if stage.timeout is not None and now - started >= stage.timeout:
                     return f"nobody promoted stage {index + 1} within {stage.timeout:g}s"
-            elif now - started >= stage.duration and self.analyzer.stage_has_evidence():
-                return None
+            elif ready and self.spec.analysis.promote_early and self.analyzer.stage_proven():
+                self._event(
+                    EventKind.WARNING,
+                    f"stage {index + 1}: every metric proven within tolerance after "
+                    f"{now - started:.0f}s of {stage.duration:g}s; going on",
+                )
+                return self._end_stage()
+            elif now - started >= stage.duration and ready:
+                if self.spec.analysis.promote_early:
+                    # proof was asked for: the timer alone never ends the stage
+                    return self._inconclusive(
+                        f"stage {index + 1} ran its {stage.duration:g}s without every metric "
+                        "proven within tolerance"
+                    )
+                return self._end_stage()
             if now < next_tick:
                 self.sleep(min(POLL, next_tick - now))
                 continue
@@ -433,11 +448,26 @@ class Controller:
             self.journal.audit("analysis-failed", message=redact(reason))  # time to detect
             return f"analysis failed: {reason}"
         if verdict is Verdict.INCONCLUSIVE:
-            if self.spec.analysis.on_inconclusive is OnInconclusive.FAIL:
-                self.journal.audit("analysis-failed", message=redact(f"inconclusive: {reason}"))
-                return f"analysis inconclusive: {reason}"
-            return self._pause(reason)
+            return self._inconclusive(reason)
         return None
+
+    def _end_stage(self) -> str | None:
+        """The stage's own end: its stage-level judgements (Mann-Whitney), then advance."""
+        verdict, reason = self.analyzer.finish_stage()
+        if verdict is Verdict.FAIL:
+            self.journal.audit("analysis-failed", message=redact(reason))  # time to detect
+            return f"analysis failed: {reason}"
+        if verdict is Verdict.INCONCLUSIVE:
+            return self._inconclusive(reason)
+        return None
+
+    def _inconclusive(self, reason: str) -> str | None:
+        """Pause for a human (or fail, with onInconclusive: fail); None when a human
+        promoted: go on."""
+        if self.spec.analysis.on_inconclusive is OnInconclusive.FAIL:
+            self.journal.audit("analysis-failed", message=redact(f"inconclusive: {reason}"))
+            return f"analysis inconclusive: {reason}"
+        return self._pause(reason)
 
     def _pause(self, reason: str) -> str | None:
         self._save(status=RolloutStatus.PAUSED, reason=f"inconclusive: {reason}")

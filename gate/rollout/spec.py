@@ -37,6 +37,16 @@ class MetricJudge(enum.StrEnum):
     THRESHOLD = "threshold"  # its value against max / min / maxRatio
     SEQUENTIAL = "sequential"  # canary vs baseline error counts, anytime-valid
     SEQUENTIAL_LATENCY = "sequential-latency"  # share of slow requests from histograms
+    MANN_WHITNEY = "mann-whitney"  # Kayenta's classifier: canary vs baseline series, per stage
+
+
+class Direction(enum.StrEnum):
+    """Which way a mann-whitney metric may not move: up (errors, latency), down
+    (throughput), or either."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    EITHER = "either"
 
 
 class OnNoData(enum.StrEnum):
@@ -65,11 +75,6 @@ COUNT_QUERIES = ("canaryErrors", "canaryRequests", "baselineErrors", "baselineRe
 _RANGE = re.compile(r"\[\s*([^\]:]+?)\s*(?::[^\]]*)?\]")
 _SELECTOR = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{[^{}]*\})?")
 HISTOGRAM_QUERIES = ("canaryHistogram", "baselineHistogram")
-JUDGE_NEEDS: dict[MetricJudge, tuple[str, ...]] = {
-    MetricJudge.THRESHOLD: (),
-    MetricJudge.SEQUENTIAL: COUNT_QUERIES,
-    MetricJudge.SEQUENTIAL_LATENCY: (*HISTOGRAM_QUERIES, "threshold"),
-}
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,19 @@ class Metric:
     count_queries: Mapping[str, str] = field(default_factory=dict)
     counters: Mapping[str, str] = field(default_factory=dict)  # gate builds the increases
     threshold: float | None = None  # sequential-latency: the bucket bound, seconds
+    direction: Direction = Direction.INCREASE  # mann-whitney
+    tolerance: float = 0.25  # mann-whitney: Kayenta's allowed shift, a share of the estimate
+    confidence: float = 0.98  # mann-whitney
+    min_samples: int = 5  # mann-whitney: fewer pairs in a stage is inconclusive
     line: int | None = None
+
+    @property
+    def proves(self) -> bool:
+        """Whether this metric's judge can prove the canary within tolerance (maxRatio)."""
+        return (
+            self.judge in (MetricJudge.SEQUENTIAL, MetricJudge.SEQUENTIAL_LATENCY)
+            and self.max_ratio is not None
+        )
 
     def limit_text(self, error_threshold: float | None = None) -> str:
         parts = []
@@ -106,6 +123,15 @@ class Metric:
             parts.append(f"sequential α={self.alpha:g}")
         if self.judge is MetricJudge.SEQUENTIAL_LATENCY:
             parts.append(f"share slower than {self.threshold:g}s, sequential α={self.alpha:g}")
+        if self.judge is MetricJudge.MANN_WHITNEY:
+            parts.append(
+                f"Mann-Whitney {self.confidence:.0%}, tolerance {self.tolerance:g}, "
+                f"no {self.direction if self.direction != Direction.EITHER else 'shift'}"
+            )
+            return ", ".join(parts)
+        if self.proves:
+            parts.append(f"to prove ≤ {self.max_ratio:g}× baseline")
+            return ", ".join(parts)
         high = error_threshold if (error_threshold is not None and self.error_metric) else self.max
         if high is not None:
             parts.append(f"≤ {high:g}")
@@ -137,6 +163,7 @@ class Analysis:
     on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
     pause_timeout: float = DEFAULT_PAUSE_TIMEOUT
     args: Mapping[str, str] = field(default_factory=dict)
+    promote_early: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,45 +252,67 @@ def _check_ranges(node: Node, key: str, text: str, interval: float) -> None:
             )
 
 
+# the settings each judge reads, besides name, judge, dryRun, onNoData and errorMetric
+JUDGE_KEYS: dict[MetricJudge, tuple[str, ...]] = {
+    MetricJudge.THRESHOLD: ("query", "baselineQuery", "max", "min", "maxRatio", "aggregate"),
+    MetricJudge.SEQUENTIAL: (*COUNT_QUERIES, "counters", "alpha", "maxRatio"),
+    MetricJudge.SEQUENTIAL_LATENCY: (*HISTOGRAM_QUERIES, "threshold", "alpha", "maxRatio"),
+    MetricJudge.MANN_WHITNEY: (
+        "query",
+        "baselineQuery",
+        "aggregate",
+        "direction",
+        "tolerance",
+        "confidence",
+        "minSamples",
+    ),
+}
+_ANY_JUDGE = ("name", "judge", "dryRun", "onNoData", "errorMetric")
+
+
 def _metric(node: Node, args: Mapping[str, str], interval: float) -> Metric:
     name = node.name("name", "metric name")
     judge = MetricJudge(node.get("judge", MetricJudge.THRESHOLD.value))
-    needed = JUDGE_NEEDS[judge]
+    allowed = {*_ANY_JUDGE, *JUDGE_KEYS[judge]}
+    for key in node.mapping_keys():
+        if key not in allowed:
+            raise node.error(f"not a setting of a {judge} judge", key)
     counts = {k: node.text(k) for k in (*COUNT_QUERIES, *HISTOGRAM_QUERIES) if node.has(k)}
     counters: dict[str, str] = {}
-    if node.has("counters"):
-        if judge is not MetricJudge.SEQUENTIAL:
-            raise node.error("counters are for the sequential judge", "counters")
-        if counts:
-            raise node.error(
-                "give either counters (gate builds the queries) or the four count queries",
-                next(iter(counts)),
-            )
-        counters = _counters(node)
-        needed = ()
-    if judge is not MetricJudge.THRESHOLD:
-        missing = [k for k in needed if not node.has(k)]
+    max_ratio = node.number("maxRatio", None, above=0)
+    if judge is MetricJudge.SEQUENTIAL:
+        if node.has("counters"):
+            if counts:
+                raise node.error(
+                    "give either counters (gate builds the queries) or the four count queries",
+                    next(iter(counts)),
+                )
+            counters = _counters(node)
+        else:
+            missing = [k for k in COUNT_QUERIES if k not in counts]
+            if missing:
+                raise node.error(f"a sequential judge needs counters, or {', '.join(missing)}")
+    elif judge is MetricJudge.SEQUENTIAL_LATENCY:
+        missing = [k for k in (*HISTOGRAM_QUERIES, "threshold") if not node.has(k)]
         if missing:
-            raise node.error(f"a {judge} judge needs {', '.join(missing)}")
-        extra = [k for k in counts if k not in needed]
-        if extra:
-            raise node.error(f"not a setting of a {judge} judge", extra[0])
-        for key in ("query", "baselineQuery", "max", "min", "maxRatio"):
-            if node.has(key):
-                raise node.error(f"not a setting of a {judge} judge", key)
+            raise node.error(f"a sequential-latency judge needs {', '.join(missing)}")
     else:
-        if counts:
-            raise node.error(
-                "count and histogram queries are for the sequential judges", next(iter(counts))
-            )
         if not node.has("query"):
             raise node.error("a metric needs a query")
-        if not any(node.has(k) for k in ("max", "min", "maxRatio")):
-            raise node.error("a metric needs a limit: max, min or maxRatio")
-        if node.has("maxRatio") and not node.has("baselineQuery"):
-            raise node.error("maxRatio needs a baselineQuery", "maxRatio")
-        if node.has("threshold"):
-            raise node.error("threshold is for the sequential-latency judge", "threshold")
+        if judge is MetricJudge.MANN_WHITNEY and not node.has("baselineQuery"):
+            raise node.error("a mann-whitney judge compares with a baselineQuery")
+        if judge is MetricJudge.THRESHOLD:
+            if not any(node.has(k) for k in ("max", "min", "maxRatio")):
+                raise node.error("a metric needs a limit: max, min or maxRatio")
+            if node.has("maxRatio") and not node.has("baselineQuery"):
+                raise node.error("maxRatio needs a baselineQuery", "maxRatio")
+    proving = judge in (MetricJudge.SEQUENTIAL, MetricJudge.SEQUENTIAL_LATENCY)
+    if proving and max_ratio is not None and max_ratio <= 1:
+        raise node.error(
+            "the tolerance a canary is proven within must be above 1 (e.g. 1.5: at most "
+            "half again the baseline's rate)",
+            "maxRatio",
+        )
     for key in ("query", "baselineQuery", *counts):
         if node.has(key):
             check_template(node.text(key), args, node.doc, (*node.path, key))
@@ -282,7 +331,7 @@ def _metric(node: Node, args: Mapping[str, str], interval: float) -> Metric:
         baseline_query=node.text("baselineQuery", None),
         max=high,
         min=low,
-        max_ratio=node.number("maxRatio", None, above=0),
+        max_ratio=max_ratio,
         error_metric=node.flag("errorMetric", "error" in name and node.has("max")),
         on_no_data=OnNoData(node.get("onNoData", OnNoData.INCONCLUSIVE.value)),
         aggregate=Aggregate(node.get("aggregate", Aggregate.ERROR.value)),
@@ -292,8 +341,26 @@ def _metric(node: Node, args: Mapping[str, str], interval: float) -> Metric:
         count_queries=counts,
         counters=counters,
         threshold=node.number("threshold", None, above=0),
+        direction=Direction(node.get("direction", Direction.INCREASE.value)),
+        tolerance=node.number("tolerance", 0.25, minimum=0, maximum=10),
+        confidence=node.number("confidence", 0.98, above=0.5, below=1),
+        min_samples=node.integer("minSamples", 5, minimum=3, maximum=100_000),
         line=node.line,
     )
+
+
+def _promote_early(an: Node, metrics: list[Metric]) -> bool:
+    """``promoteEarly`` asks for proof: every acting metric must be able to give it."""
+    if not an.flag("promoteEarly", False):
+        return False
+    for m in metrics:
+        if not m.dry_run and not m.proves:
+            raise an.error(
+                f"metric {m.name!r} cannot prove the canary within tolerance: promoteEarly "
+                "needs every metric to be a sequential judge with a maxRatio (or dryRun)",
+                "promoteEarly",
+            )
+    return True
 
 
 def _hook(node: Node, index: int) -> Hook:
@@ -398,6 +465,7 @@ def parse_rollout(doc: Document) -> RolloutSpec:
             on_inconclusive=OnInconclusive(an.get("onInconclusive", "pause")),
             pause_timeout=an.duration("pauseTimeout", DEFAULT_PAUSE_TIMEOUT, minimum=MIN_INTERVAL),
             args=args,
+            promote_early=_promote_early(an, metrics),
         ),
         flags=flags,
         hooks=hooks,

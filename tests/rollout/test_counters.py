@@ -145,7 +145,7 @@ def test_a_count_query_over_exactly_the_interval_is_accepted(window: str) -> Non
 def test_counters_and_count_queries_are_one_or_the_other() -> None:
     with pytest.raises(ConfigError, match="give either counters"):
         spec({"judge": "sequential", "counters": SELECTORS, "canaryErrors": "x"})
-    with pytest.raises(ConfigError, match="counters are for the sequential judge"):
+    with pytest.raises(ConfigError, match="counters: not a setting of a threshold judge"):
         spec({"query": "q", "max": 1, "counters": SELECTORS})
     with pytest.raises(ConfigError, match=r"counters.canaryRequests: 'rate\(x\[1m\]\)' is not"):
         spec({"judge": "sequential", "counters": {**SELECTORS, "canaryRequests": "rate(x[1m])"}})
