@@ -77,15 +77,55 @@ happen with probability at most --alpha, however many steps are looked at (with 
 as the range grows, too).
 
 \b
+Kayenta's way, for any metric (one value per step and arm; judge once, at a stage's end):
+  gate judge --method mann-whitney --url http://127.0.0.1:9090 --last 10m --step 30s \\
+    --canary 'histogram_quantile(0.99, sum by (le) (rate(latency_bucket{{version="canary"}}[1m])))' \\
+    --baseline 'histogram_quantile(0.99, sum by (le) (rate(latency_bucket{{version="stable"}}[1m])))'
+pass: no shift beyond --tolerance × |estimate| at --confidence, with 10+ values per arm;
+fail: Kayenta's High or Low in a --direction that counts; inconclusive: fewer values.
+
+\b
 Exit codes: 0 pass, 1 fail, {EXIT_INCONCLUSIVE} inconclusive (also when Prometheus cannot be
 reached: no judgement was possible), 2 bad input (options, queries that Prometheus
 refuses, range selectors that are not the step), 3 internal error."""
 )
 @click.option("--url", envvar="GATE_PROMETHEUS_URL", required=True, help="Prometheus base URL.")
-@click.option("--canary-errors", required=True, metavar="QUERY")
-@click.option("--canary-requests", required=True, metavar="QUERY")
-@click.option("--baseline-errors", required=True, metavar="QUERY")
-@click.option("--baseline-requests", required=True, metavar="QUERY")
+@click.option(
+    "--method",
+    type=click.Choice(["sequential", "mann-whitney"]),
+    default="sequential",
+    show_default=True,
+    help="sequential: error counts, anytime-valid; mann-whitney: any metric, Kayenta's way.",
+)
+@click.option("--canary-errors", metavar="QUERY", help="sequential: canary errors per step.")
+@click.option("--canary-requests", metavar="QUERY", help="sequential: canary requests per step.")
+@click.option("--baseline-errors", metavar="QUERY", help="sequential: baseline errors per step.")
+@click.option(
+    "--baseline-requests", metavar="QUERY", help="sequential: baseline requests per step."
+)
+@click.option("--canary", metavar="QUERY", help="mann-whitney: the canary's metric.")
+@click.option("--baseline", metavar="QUERY", help="mann-whitney: the baseline's metric.")
+@click.option(
+    "--direction",
+    type=click.Choice(["either", "increase", "decrease"]),
+    default="either",
+    show_default=True,
+    help="mann-whitney: which change of the metric fails the canary.",
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(0, min_open=False),
+    default=0.25,
+    show_default=True,
+    help="mann-whitney: a shift smaller than this × |estimate| passes (Kayenta's).",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 1, max_open=True),
+    default=0.98,
+    show_default=True,
+    help="mann-whitney: confidence of the shift's interval (Kayenta's 98 %).",
+)
 @click.option("--last", default=None, metavar="SPAN", help="Judge the last SPAN (e.g. 30m).")
 @click.option("--start", default=None, metavar="ISO", help="Start of the range (with --end).")
 @click.option("--end", default=None, metavar="ISO", help="End of the range (default now).")
@@ -119,10 +159,16 @@ refuses, range selectors that are not the step), 3 internal error."""
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text")
 def judge(
     url: str,
-    canary_errors: str,
-    canary_requests: str,
-    baseline_errors: str,
-    baseline_requests: str,
+    method: str,
+    canary_errors: str | None,
+    canary_requests: str | None,
+    baseline_errors: str | None,
+    baseline_requests: str | None,
+    canary: str | None,
+    baseline: str | None,
+    direction: str,
+    tolerance: float,
+    confidence: float,
     last: str | None,
     start: str | None,
     end: str | None,
@@ -133,8 +179,9 @@ def judge(
     fmt: str,
 ) -> int:
     """Is the canary's error rate worse than the baseline's, or proven within tolerance?
-    (an anytime-valid sequential test)"""
-    from gate.judge.history import judge_range, judge_until
+    (an anytime-valid sequential test; or, with --method mann-whitney, Kayenta's judgement of
+    any metric, fixed-horizon: judge a canary once, at the end of a stage)"""
+    from gate.judge.history import judge_range, judge_series_range, judge_until
     from gate.providers.metrics.prometheus import PrometheusProvider
 
     if (last is None) == (start is None):
@@ -149,15 +196,44 @@ def judge(
         raise ConfigError("the range is empty: start is not before end", field="--start")
     step_s = _span(step, "--step")
     wait_s = _span(wait, "--wait") if wait is not None else None
-    queries = {
+    counts = {
         "canary_errors": canary_errors,
         "canary_requests": canary_requests,
         "baseline_errors": baseline_errors,
         "baseline_requests": baseline_requests,
     }
+    series = {"canary": canary, "baseline": baseline}
+    needed, unused = (series, counts) if method == "mann-whitney" else (counts, series)
+    for name, query in needed.items():
+        if not query:
+            option = f"--{name.replace('_', '-')}"
+            raise ConfigError(f"{option} is required with --method {method}", field=option)
+    for name, query in unused.items():
+        if query:
+            option = f"--{name.replace('_', '-')}"
+            raise ConfigError(f"not an option of --method {method}", field=option)
+    if method == "mann-whitney" and wait_s is not None:
+        raise ConfigError(
+            "mann-whitney is fixed-horizon: judge once, without --wait", field="--wait"
+        )
+    queries = {k: v for k, v in counts.items() if v}
     try:
         with PrometheusProvider(url) as provider:
-            if wait_s is None:
+            if method == "mann-whitney":
+                assert canary is not None
+                assert baseline is not None
+                series_result = judge_series_range(
+                    provider,
+                    canary,
+                    baseline,
+                    start_t,
+                    end_t,
+                    step_s,
+                    confidence=confidence,
+                    tolerance=tolerance,
+                    direction=direction,
+                )
+            elif wait_s is None:
                 result = judge_range(
                     provider, queries, start_t, end_t, step_s, alpha, max_ratio=max_ratio
                 )
@@ -179,6 +255,17 @@ def judge(
         else:
             click.echo(f"INCONCLUSIVE: {message}")
         return EXIT_INCONCLUSIVE
+    if method == "mann-whitney":
+        if fmt == "json":
+            click.echo(json.dumps(series_result.as_dict()))
+        else:
+            click.echo(
+                f"{str(series_result.verdict).upper()}: {series_result.reason}\n"
+                f"  Kayenta: {series_result.classification.classification}; "
+                f"{series_result.canary_points} canary and {series_result.baseline_points} "
+                "baseline values"
+            )
+        return EXIT_FOR[str(series_result.verdict)]
     if fmt == "json":
         click.echo(json.dumps(result.as_dict()))
     else:

@@ -14,6 +14,9 @@ The answer is one of three:
 * ``pass`` — the canary is proven within tolerance (the upper bound is at most ``max_ratio``);
 * ``inconclusive`` — neither: no data, or too little to decide. Never a pass.
 
+:func:`judge_series_range` judges any one metric (latency, CPU, …) Kayenta's way instead, with
+the Mann-Whitney classifier of :mod:`gate.judge.kayenta`.
+
 Nothing here prints or exits; a metrics outage is raised as ProviderUnavailable for the
 caller to report.
 """
@@ -29,6 +32,7 @@ from typing import Any
 
 from gate.errors import ConfigError, ProviderUnavailable
 from gate.judge import NO_COUNTS, Counts, JudgeKind, Verdict
+from gate.judge.kayenta import Label, MannWhitneyClassifier, MetricClassification
 from gate.judge.sequential import RatioInterval, SequentialCountJudge
 from gate.providers.metrics.interface import MetricsProvider
 
@@ -135,7 +139,14 @@ def check_windows(queries: Mapping[str, str], step: float) -> None:
 
 
 def _series(
-    provider: MetricsProvider, key: str, query: str, start: datetime, end: datetime, step: float
+    provider: MetricsProvider,
+    key: str,
+    query: str,
+    start: datetime,
+    end: datetime,
+    step: float,
+    *,
+    allow_nan: bool = False,
 ) -> dict[float, float]:
     result = provider.query_range(query, start, end, step)
     if len(result) > 1:
@@ -144,6 +155,8 @@ def _series(
             field=f"--{key.replace('_', '-')}",
         )
     points = result[0][1] if result else []
+    if allow_nan:  # NaN is "no value here", which Kayenta's classifier removes itself
+        return {t: v for t, v in points if not math.isinf(v)}
     return {t: v for t, v in points if math.isfinite(v)}
 
 
@@ -255,3 +268,119 @@ def judge_until(
             if answer.verdict is not Verdict.INCONCLUSIVE or now >= deadline:
                 return answer
         sleep(max(0.0, min(step, (deadline - now).total_seconds())))
+
+
+# --- Kayenta's way, for any metric -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesJudgement:
+    """The answer of Kayenta's Mann-Whitney classifier on two series over a range."""
+
+    verdict: Verdict  # pass | fail | inconclusive
+    reason: str
+    classification: MetricClassification  # label, shift interval, effect size
+    canary_points: int
+    baseline_points: int
+    confidence: float
+    tolerance: float
+    direction: str
+    start: datetime
+    end: datetime
+    step: float
+    method: JudgeKind = JudgeKind.MANN_WHITNEY
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.classification
+        interval = c.interval
+        return {
+            "verdict": str(self.verdict),
+            "reason": self.reason,
+            "method": str(self.method),
+            "classification": str(c.classification),
+            "shift": {
+                "lower": interval.lower if interval else None,
+                "upper": interval.upper if interval else None,
+                "estimate": interval.estimate if interval else None,
+                "confidence": self.confidence,
+            },
+            "mean_ratio": None if math.isnan(c.deviation) else c.deviation,
+            "tolerance": self.tolerance,
+            "direction": self.direction,
+            "data": {
+                "canary": {"points": self.canary_points},
+                "baseline": {"points": self.baseline_points},
+            },
+            "range": {
+                "start": self.start.astimezone(UTC).isoformat(),
+                "end": self.end.astimezone(UTC).isoformat(),
+                "step": self.step,
+            },
+        }
+
+
+def judge_series_range(
+    provider: MetricsProvider,
+    canary_query: str,
+    baseline_query: str,
+    start: datetime,
+    end: datetime,
+    step: float,
+    *,
+    confidence: float = 0.98,
+    tolerance: float = 0.25,
+    direction: str = "either",
+    min_points: int = 10,
+) -> SeriesJudgement:
+    """Kayenta's judgement of one metric (latency, CPU, memory, an error rate …): the canary's
+    values over the range against the baseline's, by the Mann-Whitney classifier of
+    :mod:`gate.judge.kayenta` with Kayenta's judge defaults (98 %, tolerance 0.25, either
+    direction). High or Low in a direction that counts fails; Pass passes only with at least
+    ``min_points`` values per arm; anything less is inconclusive. A fixed-horizon test: judge a
+    canary once (at the end of a stage), not again and again."""
+    canary = list(
+        _series(provider, "canary", canary_query, start, end, step, allow_nan=True).values()
+    )
+    baseline = list(
+        _series(provider, "baseline", baseline_query, start, end, step, allow_nan=True).values()
+    )
+    classifier = MannWhitneyClassifier(tolerance=tolerance, conf_level=confidence)
+    result = classifier.classify(baseline, canary, direction, name="the metric")
+    n_canary = sum(1 for v in canary if not math.isnan(v))
+    n_baseline = sum(1 for v in baseline if not math.isnan(v))
+    label = result.classification
+    shift = result.interval
+    where = (
+        f"shift canary − baseline in [{shift.lower:.4g}, {shift.upper:.4g}] "
+        f"(estimate {shift.estimate:.4g}) at {confidence:.0%}"
+        if shift
+        else "no shift computed"
+    )
+    if label in (Label.HIGH, Label.LOW):
+        verdict = Verdict.FAIL
+        reason = f"canary {'higher' if label is Label.HIGH else 'lower'} than baseline: {where}"
+    elif label is Label.NODATA:
+        verdict = Verdict.INCONCLUSIVE
+        reason = "no data: no values for the canary or the baseline"
+    elif min(n_canary, n_baseline) < min_points:
+        verdict = Verdict.INCONCLUSIVE
+        reason = (
+            f"too little data: {n_canary} canary and {n_baseline} baseline values, "
+            f"{min_points} needed per arm"
+        )
+    else:
+        verdict = Verdict.PASS
+        reason = f"no shift beyond the tolerance: {where}"
+    return SeriesJudgement(
+        verdict=verdict,
+        reason=reason,
+        classification=result,
+        canary_points=n_canary,
+        baseline_points=n_baseline,
+        confidence=confidence,
+        tolerance=tolerance,
+        direction=direction,
+        start=start,
+        end=end,
+        step=step,
+    )

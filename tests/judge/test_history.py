@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from gate.errors import ConfigError, ProviderUnavailable
 from gate.judge import Counts, Verdict
-from gate.judge.history import Judgement, check_windows, judge_range, judge_until
+from gate.judge.history import (
+    Judgement,
+    SeriesJudgement,
+    check_windows,
+    judge_range,
+    judge_series_range,
+    judge_until,
+)
 from gate.providers.metrics.interface import QueryResult
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -217,3 +226,75 @@ def test_judge_until_waits_out_an_outage_but_not_forever() -> None:
             fake, QUERIES, T0, T0 + timedelta(minutes=8), 60, clock=clock, sleep=clock.sleep
         )
     assert fake.calls == 4  # at 5, 6, 7 and 8 minutes
+
+
+class SeriesFake:
+    """A MetricsProvider answering two range queries, "canary" and "baseline", each with one
+    series of the given values at one-minute steps from T0."""
+
+    name = "fake"
+
+    def __init__(self, canary: list[float], baseline: list[float]) -> None:
+        self.values = {"canary": canary, "baseline": baseline}
+
+    def query(self, query: str, at: datetime | None = None) -> QueryResult:
+        raise AssertionError("range queries only")
+
+    def query_range(
+        self, query: str, start: datetime, end: datetime, step_seconds: float
+    ) -> list[tuple[dict[str, str], Points]]:
+        values = self.values[query]
+        if not values:
+            return []
+        return [({}, [((T0 + timedelta(minutes=i)).timestamp(), v) for i, v in enumerate(values)])]
+
+    def close(self) -> None:
+        pass
+
+
+def series(canary: list[float], baseline: list[float], **params: Any) -> SeriesJudgement:
+    return judge_series_range(
+        SeriesFake(canary, baseline),
+        "canary",
+        "baseline",
+        T0,
+        T0 + timedelta(hours=1),
+        60,
+        **params,
+    )
+
+
+def test_kayentas_way_fails_a_higher_canary() -> None:
+    """The ClassifierSuite's "High Metric" data (spinnaker/kayenta, ClassifierSuite.scala):
+    High at 95 % and tolerance 0.10, so the judgement fails."""
+    from tests.judge.reference import kayenta_arrays
+
+    data = kayenta_arrays("ClassifierSuite", "Mann-Whitney Classifier Test: High Metric")
+    result = series(data["experimentData"], data["controlData"], confidence=0.95, tolerance=0.10)
+    assert result.verdict is Verdict.FAIL
+    assert str(result.classification.classification) == "High"
+    assert result.reason.startswith("canary higher than baseline: shift canary − baseline in [")
+    assert (result.canary_points, result.baseline_points) == (30, 30)
+    answer = result.as_dict()
+    assert answer["method"] == "mann-whitney"
+    assert answer["classification"] == "High"
+    assert answer["shift"]["lower"] > 0
+    assert answer["data"] == {"canary": {"points": 30}, "baseline": {"points": 30}}
+
+
+def test_kayentas_way_respects_the_direction() -> None:
+    low = [1.0, 1.1, 0.9, 1.0, 1.05] * 4
+    high = [2.0, 2.1, 1.9, 2.0, 2.05] * 4
+    assert series(low, high).verdict is Verdict.FAIL  # either: Low fails too
+    assert series(low, high, direction="increase").verdict is Verdict.PASS  # lower is fine
+
+
+def test_kayentas_way_needs_data() -> None:
+    same = [1.0, 1.1, 0.9, 1.0, 1.05]
+    assert series([], same * 4).verdict is Verdict.INCONCLUSIVE
+    few = series(same, same)
+    assert few.verdict is Verdict.INCONCLUSIVE
+    assert few.reason == "too little data: 5 canary and 5 baseline values, 10 needed per arm"
+    nan_gaps = series([math.nan] * 15 + same * 2, same * 4)
+    assert nan_gaps.canary_points == 10
+    assert nan_gaps.verdict is Verdict.PASS

@@ -224,3 +224,49 @@ def test_the_argo_job_example_runs_a_valid_gate_judge() -> None:
     assert job["template"]["spec"]["restartPolicy"] == "Never"
     assert job["activeDeadlineSeconds"] > 20 * 60  # the Job is not killed while it waits
     assert EXIT_FOR == {"pass": 0, "fail": 1, "inconclusive": 5}  # only a pass completes
+
+
+def test_mann_whitney_takes_two_series_and_no_count_queries(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base = ["judge", "--url", "http://127.0.0.1:9", "--last", "10m", "--method", "mann-whitney"]
+    assert main([*base, "--canary", "a"]) == 2
+    assert "--baseline: --baseline is required with --method mann-whitney" in (
+        capsys.readouterr().err
+    )
+    assert main([*base, "--canary", "a", "--baseline", "b", "--canary-errors", "c"]) == 2
+    assert "--canary-errors: not an option of --method mann-whitney" in capsys.readouterr().err
+    assert main([*base, "--canary", "a", "--baseline", "b", "--wait", "5m"]) == 2
+    assert "fixed-horizon" in capsys.readouterr().err
+    assert main([*args("x"), "--last", "5m", "--canary", "a"]) == 2
+    assert "--canary: not an option of --method sequential" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_mann_whitney_judges_any_metric_kayentas_way(
+    prometheus: BackfilledPrometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Error rates as a plain metric: 3 % against 1 % is High (fail), 1 % against 1 % Pass."""
+
+    def error_rate(service: str, track: str) -> str:
+        where = f'service="{service}",track="{track}"'
+        return f"sum(rate(errors_total{{{where}}}[1m])) / sum(rate(requests_total{{{where}}}[1m]))"
+
+    def run(service: str, *extra: str) -> int:
+        return main(
+            [
+                *("judge", "--url", prometheus.url, "--method", "mann-whitney", "--step", "1m"),
+                *span(5, 55),
+                *("--canary", error_rate(service, "canary")),
+                *("--baseline", error_rate(service, "stable")),
+                *extra,
+            ]
+        )
+
+    assert run("bad", "--format", "json") == 1
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["classification"] == "High"
+    assert answer["shift"]["estimate"] == pytest.approx(0.02, rel=0.01)
+    assert answer["data"]["canary"]["points"] == 51
+    assert run("good") == 0
+    assert capsys.readouterr().out.startswith("PASS: ")
