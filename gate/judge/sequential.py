@@ -46,30 +46,17 @@ LOG_RATIO_MAX = math.log(32)
 # (from, to]; from == to puts it on the grid offset nearest that ratio. Masses are relative.
 Prior = Sequence[tuple[float, float, float]]
 
-# How much worse than r₀ the canary is. 70 % on round ratios (×1.25 and ×1.5, the hardest to
-# catch, weigh most), 30 % spread from ×1 to ×30 so that ratios in between and beyond count
-# too. Chosen on the judge benchmark (benchmarks/judge/): closer to the oracle SPRT than the
-# round ratios alone at low traffic and for large regressions, within 0.1× of them elsewhere.
+# How much worse than r₀ the canary is: round ratios, the small ones (the hardest to catch)
+# weighing most. benchmarks/judge/priors.py holds the alternatives tried: spreading mass over
+# the ratios in between moves low-traffic figures and high-traffic ones by about 0.1× the
+# oracle's exposure in opposite directions, and reaches none of the low-traffic targets.
 HARM_PRIOR: Prior = (
-    (1.25, 1.25, 19.1),
-    (1.5, 1.5, 19.1),
-    (2.0, 2.0, 12.7),
-    (3.0, 3.0, 6.4),
-    (5.0, 5.0, 6.4),
-    (10.0, 10.0, 6.4),
-    (1.0, 1.15, 1.2),
-    (1.15, 1.3, 1.8),
-    (1.3, 1.5, 4.8),
-    (1.5, 1.75, 2.7),
-    (1.75, 2.0, 2.7),
-    (2.0, 2.5, 2.4),
-    (2.5, 3.0, 2.1),
-    (3.0, 4.0, 2.4),
-    (4.0, 5.5, 2.4),
-    (5.5, 7.5, 2.7),
-    (7.5, 10.0, 2.7),
-    (10.0, 15.0, 1.5),
-    (15.0, 30.0, 0.6),
+    (1.25, 1.25, 3.0),
+    (1.5, 1.5, 3.0),
+    (2.0, 2.0, 2.0),
+    (3.0, 3.0, 1.0),
+    (5.0, 5.0, 1.0),
+    (10.0, 10.0, 1.0),
 )
 # How much better than r₀ the canary is, besides the half on "exactly as good as its
 # baseline" (offset max_ratio, see SequentialCountJudge): proving ratio ≤ max_ratio for a
