@@ -79,8 +79,8 @@ as the range grows, too).
 \b
 Kayenta's way, for any metric (one value per step and arm; judge once, at a stage's end):
   gate judge --method mann-whitney --url http://127.0.0.1:9090 --last 10m --step 30s \\
-    --canary 'histogram_quantile(0.99, sum by (le) (rate(latency_bucket{{version="canary"}}[1m])))' \\
-    --baseline 'histogram_quantile(0.99, sum by (le) (rate(latency_bucket{{version="stable"}}[1m])))'
+    --canary 'histogram_quantile(0.99, sum by (le) (rate(lat_bucket{{v="canary"}}[1m])))' \\
+    --baseline 'histogram_quantile(0.99, sum by (le) (rate(lat_bucket{{v="stable"}}[1m])))'
 pass: no shift beyond --tolerance × |estimate| at --confidence, with 10+ values per arm;
 fail: Kayenta's High or Low in a --direction that counts; inconclusive: fewer values.
 
