@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gate.change import ChangeRequest
@@ -58,6 +59,7 @@ class CheckContext:
 
     timeout: float = 10.0
     metrics: MetricsFactory | None = None
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 class CheckSettings(Protocol):

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any, NamedTuple
 
 from gate.checks import (
+    anomaly,
     command,
     error_budget,
     flags_exist,
@@ -40,6 +41,7 @@ CHECKS: dict[str, Check] = {
     "vulnerabilities": Check(vulnerabilities.Settings, vulnerabilities.run),
     "migrations": Check(migrations.Settings, migrations.run),
     "flags-exist": Check(flags_exist.Settings, flags_exist.run),
+    "anomaly": Check(anomaly.Settings, anomaly.run),
 }
 COMMON = ("type", "name", "required", "remediation", "timeout", "onError")
 

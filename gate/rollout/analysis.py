@@ -17,6 +17,7 @@ measurement errored, or saw no data, can never pass.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -191,7 +192,7 @@ class Analyzer:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _query(self, text: str) -> QueryResult:
-        return self.provider.query(render(text, self.template_values))
+        return self.provider.query(render(text, self.template_values), at=self.now())
 
     def _measure(self, m: Metric, error_threshold: float | None) -> Measurement:
         try:
@@ -226,6 +227,8 @@ class Analyzer:
                 return self._latency(m, result)
             if m.judge is MetricJudge.MANN_WHITNEY:
                 return self._series_measure(m, result)
+            if m.anomaly is not None and m.max is None and m.min is None and m.max_ratio is None:
+                return self._anomaly(m, result)
             try:
                 value = _value(self._query(m.query), m.aggregate)
             except _NoData as exc:
@@ -260,7 +263,31 @@ class Analyzer:
                     f"{value / baseline:.3g}× baseline, above {m.max_ratio:g}×",
                     share,
                 )
+        if m.anomaly is not None:
+            return self._anomaly(m, result)
         return result(Outcome.SUCCESS, value, baseline, evidence=share)
+
+    def _anomaly(self, m: Metric, result: Callable[..., Measurement]) -> Measurement:
+        """The metric against its own history at this time of week, with the period before
+        the rollout setting today's level: an anomaly fails, too little history is
+        inconclusive — never a pass."""
+        from gate.anomaly import Verdict as Anomaly
+        from gate.anomaly import assess
+
+        assert m.anomaly is not None
+        settings = dataclasses.replace(
+            m.anomaly, query=render(m.anomaly.query, self.template_values)
+        )
+        try:
+            found = assess(self.provider, settings, at=self.now(), since=self._origin)
+        except (ProviderError, ValueError) as exc:
+            return result(Outcome.ERROR, message=redact(f"history: {exc}"))
+        outcome = {
+            Anomaly.ANOMALY: Outcome.FAILURE,
+            Anomaly.NORMAL: Outcome.SUCCESS,
+            Anomaly.INCONCLUSIVE: Outcome.INCONCLUSIVE,
+        }[found.verdict]
+        return result(outcome, found.value, found.expected, found.message, found.evidence)
 
     def _no_data(
         self, m: Metric, result: Callable[..., Measurement], why: str, value: float | None = None

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gate.errors import ConfigError, ProviderError, ProviderRejected, RollbackError
@@ -74,6 +75,7 @@ class Controller:
     journal: Journal
     emit: EventSink = lambda event: None
     clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], datetime] = lambda: datetime.now(UTC)  # the time queries are asked at
     sleep: Callable[[float], None] = time.sleep
     kill_switches: KillSwitches | None = None
     hook_runner: HookRunner = run_hook
@@ -89,7 +91,9 @@ class Controller:
         values = values_for(
             self.spec.service, self.spec.name, self.spec.analysis.interval, self.spec.analysis.args
         )
-        self.analyzer = Analyzer(self.spec.analysis, self.metrics, values, self.judge_factory)
+        self.analyzer = Analyzer(
+            self.spec.analysis, self.metrics, values, self.judge_factory, now=self.wall
+        )
 
     # -- bookkeeping --------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from gate.anomaly.detector import AnomalySettings
+from gate.anomaly.settings import parse_anomaly
 from gate.config.loader import Document
 from gate.config.node import Node
 from gate.config.validate import validate
@@ -107,6 +109,7 @@ class Metric:
     tolerance: float = 0.25  # mann-whitney: Kayenta's allowed shift, a share of the estimate
     confidence: float = 0.98  # mann-whitney
     min_samples: int = 5  # mann-whitney: fewer pairs in a stage is inconclusive
+    anomaly: AnomalySettings | None = None  # against the metric's own history
     line: int | None = None
 
     @property
@@ -139,6 +142,11 @@ class Metric:
             parts.append(f"≥ {self.min:g}")
         if self.max_ratio is not None:
             parts.append(f"≤ {self.max_ratio:g}× baseline")
+        if self.anomaly is not None:
+            parts.append(
+                f"within {self.anomaly.sensitivity:g} robust σ of its usual "
+                f"({self.anomaly.direction})"
+            )
         return ", ".join(parts)
 
     def queries(self) -> tuple[str, ...]:
@@ -254,7 +262,15 @@ def _check_ranges(node: Node, key: str, text: str, interval: float) -> None:
 
 # the settings each judge reads, besides name, judge, dryRun, onNoData and errorMetric
 JUDGE_KEYS: dict[MetricJudge, tuple[str, ...]] = {
-    MetricJudge.THRESHOLD: ("query", "baselineQuery", "max", "min", "maxRatio", "aggregate"),
+    MetricJudge.THRESHOLD: (
+        "query",
+        "baselineQuery",
+        "max",
+        "min",
+        "maxRatio",
+        "aggregate",
+        "anomaly",
+    ),
     MetricJudge.SEQUENTIAL: (*COUNT_QUERIES, "counters", "alpha", "maxRatio"),
     MetricJudge.SEQUENTIAL_LATENCY: (*HISTOGRAM_QUERIES, "threshold", "alpha", "maxRatio"),
     MetricJudge.MANN_WHITNEY: (
@@ -302,8 +318,8 @@ def _metric(node: Node, args: Mapping[str, str], interval: float) -> Metric:
         if judge is MetricJudge.MANN_WHITNEY and not node.has("baselineQuery"):
             raise node.error("a mann-whitney judge compares with a baselineQuery")
         if judge is MetricJudge.THRESHOLD:
-            if not any(node.has(k) for k in ("max", "min", "maxRatio")):
-                raise node.error("a metric needs a limit: max, min or maxRatio")
+            if not any(node.has(k) for k in ("max", "min", "maxRatio", "anomaly")):
+                raise node.error("a metric needs a limit: max, min, maxRatio or anomaly")
             if node.has("maxRatio") and not node.has("baselineQuery"):
                 raise node.error("maxRatio needs a baselineQuery", "maxRatio")
     proving = judge in (MetricJudge.SEQUENTIAL, MetricJudge.SEQUENTIAL_LATENCY)
@@ -345,6 +361,11 @@ def _metric(node: Node, args: Mapping[str, str], interval: float) -> Metric:
         tolerance=node.number("tolerance", 0.25, minimum=0, maximum=10),
         confidence=node.number("confidence", 0.98, above=0.5, below=1),
         min_samples=node.integer("minSamples", 5, minimum=3, maximum=100_000),
+        anomaly=(
+            parse_anomaly(node["anomaly"], node.text("query"), name)
+            if node.has("anomaly")
+            else None
+        ),
         line=node.line,
     )
 
