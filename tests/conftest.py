@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.integration.postgres import PostgresServer
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +30,9 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         "GITHUB_TOKEN",
         "UNLEASH_TOKEN",
         "LD_API_TOKEN",
+        "GATE_STATE_URL",
+        "GATE_LEASE_SECONDS",
+        "PGPASSWORD",
     ):
         monkeypatch.delenv(var, raising=False)
     from gate.secrets import forget_all
@@ -67,3 +75,25 @@ def _no_process_left_behind() -> Iterator[None]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     assert left == [], f"processes left running by the tests (now killed): {left}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session, with a database ``gate`` owned by the password-
+    protected role ``gate``. In CI a missing server fails loudly."""
+    from tests.integration.postgres import PostgresServer, missing
+
+    why = missing()
+    if why is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"cannot start PostgreSQL in CI: {why}")
+        pytest.skip(why)
+    with PostgresServer(max_connections=200) as server:
+        server.gate_database("gate")
+        yield server
+
+
+@pytest.fixture
+def state_url(postgres: PostgresServer) -> str:
+    """A URL of an empty state store (its own schema) on the session's PostgreSQL."""
+    return postgres.fresh_schema("gate")

@@ -32,7 +32,7 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module's register() adds its commands to the group
-    from gate.cli import check, flags, judge, report, rollout, serve
+    from gate.cli import check, flags, judge, reap, report, rollout, serve
 
     check.register(cli)
     rollout.register(cli)
@@ -40,6 +40,7 @@ def _register() -> None:
     flags.register(cli)
     serve.register(cli)
     report.register(cli)
+    reap.register(cli)
     _whole_short_help(cli)
 
 

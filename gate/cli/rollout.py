@@ -28,12 +28,50 @@ Exit codes: 0 promoted, 1 analysis failed or aborted (rolled back cleanly), 2 ba
 
 
 def _common(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--state-url",
+        metavar="URL",
+        envvar="GATE_STATE_URL",
+        help="Journal rollouts in PostgreSQL (postgresql://USER@HOST/DB), shared by every "
+        "runner; a password only through GATE_STATE_URL, PGPASSWORD or ~/.pgpass.",
+    )(f)
     return click.option(
         "--state-dir",
         metavar="DIR",
         envvar="GATE_STATE_DIR",
         help="Where rollouts are journaled (default .gate/).",
     )(f)
+
+
+def _lease(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--lease-seconds",
+        type=click.FloatRange(2, 86400),
+        default=90.0,
+        show_default=True,
+        envvar="GATE_LEASE_SECONDS",
+        help="With --state-url: how long the driver's lease lasts unless renewed; `gate reap` "
+        "rolls back a rollout whose lease expired.",
+    )(f)
+
+
+def options(
+    state_dir: str | None, state_url: str | None, lease_seconds: float = 90.0, **kw: Any
+) -> Any:
+    """The runtime's options from the state flags (a URL given on the command line must not
+    carry a password)."""
+    from click.core import ParameterSource
+
+    from gate.rollout import runtime
+
+    source = click.get_current_context().get_parameter_source("state_url")
+    return runtime.Options(
+        state_dir=state_dir,
+        state_url=state_url or None,
+        state_url_on_command_line=source is ParameterSource.COMMANDLINE,
+        lease_seconds=lease_seconds,
+        **kw,
+    )
 
 
 def _driving(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,7 +108,7 @@ def _driving(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         f = option(f)
-    return _common(f)
+    return _common(_lease(f))
 
 
 @contextlib.contextmanager
@@ -137,6 +175,8 @@ def rollout(
     spec_file: str,
     dry_run: bool,
     state_dir: str | None,
+    state_url: str | None,
+    lease_seconds: float,
     fmt: str,
     on_interrupt: str,
     metrics_port: int | None,
@@ -150,10 +190,15 @@ def rollout(
     with _reporting(
         spec.name, fmt, metrics_port, metrics_address, pushgateway, spec.analysis.interval
     ) as sinks:
-        options = runtime.Options(
-            state_dir=state_dir, dry_run=dry_run, on_interrupt=on_interrupt, sinks=sinks
+        chosen = options(
+            state_dir,
+            state_url,
+            lease_seconds,
+            dry_run=dry_run,
+            on_interrupt=on_interrupt,
+            sinks=sinks,
         )
-        return runtime.start(spec, options, on_built=_mask_secrets).exit_code
+        return runtime.start(spec, chosen, on_built=_mask_secrets).exit_code
 
 
 @click.command(epilog="\b\nExample:\n  gate resume checkout")
@@ -162,6 +207,8 @@ def rollout(
 def resume(
     name: str,
     state_dir: str | None,
+    state_url: str | None,
+    lease_seconds: float,
     fmt: str,
     on_interrupt: str,
     metrics_port: int | None,
@@ -173,8 +220,10 @@ def resume(
 
     runtime.rollout_name(name)
     with _reporting(name, fmt, metrics_port, metrics_address, pushgateway) as sinks:
-        options = runtime.Options(state_dir=state_dir, on_interrupt=on_interrupt, sinks=sinks)
-        return runtime.resume(name, options, on_built=_mask_secrets).exit_code
+        chosen = options(
+            state_dir, state_url, lease_seconds, on_interrupt=on_interrupt, sinks=sinks
+        )
+        return runtime.resume(name, chosen, on_built=_mask_secrets).exit_code
 
 
 @click.command(
@@ -193,13 +242,21 @@ def resume(
     help="How long to wait for a running process to roll back.",
 )
 @_common
-def abort(name: str, reason: str, wait_seconds: float, state_dir: str | None) -> int:
+@_lease
+def abort(
+    name: str,
+    reason: str,
+    wait_seconds: float,
+    state_dir: str | None,
+    state_url: str | None,
+    lease_seconds: float,
+) -> int:
     """Roll back a rollout: tells its running process, or does it itself if none is left."""
     from gate.report.progress import TextProgress
     from gate.rollout import runtime
 
-    options = runtime.Options(state_dir=state_dir, sinks=[TextProgress(sys.stdout)])
-    result = runtime.abort(name, reason, options, wait_seconds=wait_seconds, note=click.echo)
+    chosen = options(state_dir, state_url, lease_seconds, sinks=[TextProgress(sys.stdout)])
+    result = runtime.abort(name, reason, chosen, wait_seconds=wait_seconds, note=click.echo)
     click.echo(result.message)
     return result.exit_code
 
@@ -207,11 +264,11 @@ def abort(name: str, reason: str, wait_seconds: float, state_dir: str | None) ->
 @click.command(epilog="\b\nExample:\n  gate promote checkout")
 @click.argument("name")
 @_common
-def promote(name: str, state_dir: str | None) -> int:
+def promote(name: str, state_dir: str | None, state_url: str | None) -> int:
     """Release a paused or manual stage of a running rollout."""
     from gate.rollout import runtime
 
-    stage = runtime.promote(name, runtime.Options(state_dir=state_dir))
+    stage = runtime.promote(name, options(state_dir, state_url))
     click.echo(f"asked {name} to go on from stage {stage}")
     return EXIT_OK
 
@@ -220,34 +277,40 @@ def promote(name: str, state_dir: str | None) -> int:
 @click.argument("name", required=False)
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text")
 @_common
-def status(name: str | None, fmt: str, state_dir: str | None) -> int:
-    """Show journaled rollouts: stage, weight, status, and what to do next."""
+def status(name: str | None, fmt: str, state_dir: str | None, state_url: str | None) -> int:
+    """Show journaled rollouts: stage, weight, status, who drives them, and what to do next."""
     from gate.rollout import runtime
-    from gate.rollout.journal import state_dir as resolve
 
-    options = runtime.Options(state_dir=state_dir)
     if name is not None and not name.endswith(runtime.DRY_RUN_SUFFIX):
         runtime.rollout_name(name)
-    names = [name] if name else runtime.names(options)
-    rows = [runtime.describe(*runtime.load_state(n, options)) for n in names]
+    where, rows = runtime.status(options(state_dir, state_url), name)
     if fmt == "json":
         click.echo(json.dumps(rows if not name else rows[0], indent=2))
         return EXIT_OK
     if not rows:
-        click.echo(f"no rollouts journaled in {resolve(state_dir)}")
+        click.echo(f"no rollouts journaled in {where}")
     for r in rows:
         target = f" (moving to {r['target_weight']}%)" if r["target_weight"] is not None else ""
         weight = "unknown" if r["weight"] is None else f"{r['weight']}%"
-        driver = f"pid {r['pid']}" if r["pid"] else "no process"
         click.echo(
             f"{r['name']}  {r['status']}  stage {r['stage']}/{r['stages']}  canary "
-            f"{weight}{target}  {driver}  updated {r['updated_at']}"
+            f"{weight}{target}  {_driver(r)}  updated {r['updated_at']}"
         )
         if r["reason"]:
             click.echo(f"  reason: {r['reason']}")
         if r["note"]:
             click.echo(f"  {r['note']}")
     return EXIT_OK
+
+
+def _driver(row: dict[str, Any]) -> str:
+    lease = row.get("lease")
+    if lease is None:
+        return f"pid {row['pid']}" if row["pid"] else "no process"
+    who = f"pid {lease['pid']} on {lease['host']}"
+    if lease["expired"]:
+        return f"no process (lease of {who} expired {-lease['expires_in_seconds']:.0f}s ago)"
+    return f"{who} (lease renewed {lease['renewed_seconds_ago']:.0f}s ago)"
 
 
 def register(cli: click.Group) -> None:

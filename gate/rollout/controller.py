@@ -26,7 +26,7 @@ from gate.providers.traffic.interface import TrafficRouter
 from gate.rollout.analysis import Analyzer, JudgeFactory, default_judge_factory
 from gate.rollout.events import EventKind, EventSink, RolloutEvent
 from gate.rollout.hooks import HookResult, run_hook
-from gate.rollout.journal import Journal, RolloutState, RolloutStatus, now_iso
+from gate.rollout.journal import RolloutJournal, RolloutState, RolloutStatus, now_iso
 from gate.rollout.spec import Hook, HookKind, OnInconclusive, RolloutSpec
 from gate.rollout.templates import values_for
 from gate.secrets import redact
@@ -72,7 +72,7 @@ class Controller:
     spec: RolloutSpec
     router: TrafficRouter
     metrics: MetricsProvider
-    journal: Journal
+    journal: RolloutJournal
     emit: EventSink = lambda event: None
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], datetime] = lambda: datetime.now(UTC)  # the time queries are asked at
@@ -368,6 +368,7 @@ class Controller:
                 )
                 if result.ok:
                     break
+                self.journal.heartbeat()
                 aborted = self.journal.take_request("abort")
                 if aborted is not None:
                     return f"aborted while waiting for promotion: {aborted}"
@@ -387,6 +388,7 @@ class Controller:
         started = self.clock()
         next_tick = started + interval
         while True:
+            self.journal.heartbeat()
             aborted = self.journal.take_request("abort")
             if aborted is not None:
                 return f"aborted: {aborted}"
@@ -432,6 +434,7 @@ class Controller:
         aborted: list[str] = []
 
         def abort_requested() -> bool:
+            self.journal.heartbeat()
             request = self.journal.take_request("abort")
             if request is not None:
                 aborted.append(request)
@@ -484,6 +487,7 @@ class Controller:
         )
         deadline = self.clock() + self.spec.analysis.pause_timeout
         while self.clock() < deadline:
+            self.journal.heartbeat()
             aborted = self.journal.take_request("abort")
             if aborted is not None:
                 return f"aborted while paused: {aborted}"

@@ -1,5 +1,10 @@
 """The rollout journal: state written atomically before every side effect, a lock, an audit log.
 
+Two backends answer the same :class:`RolloutJournal` interface, each reached through a
+:class:`StateStore`: the local directory below (the default) and PostgreSQL for fleets of CI
+runners (:mod:`gate.rollout.journal_postgres`, chosen by ``--state-url`` /
+``$GATE_STATE_URL``), where a renewed lease takes the place of the lock.
+
 Layout under the state directory (``--state-dir``, else ``$GATE_STATE_DIR``, else ``.gate/``)::
 
     NAME/state.json    the current state (temp file, fsync, rename, fsync of the directory)
@@ -24,13 +29,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from gate.config.values import check_name
-from gate.errors import ConfigError, StateError
-from gate.secrets import redact
+from gate.errors import EXIT_HUMAN_NEEDED, ConfigError, StateError
+from gate.secrets import redact, remember
 
 MAX_STATE = 16 * 1024 * 1024
+DEFAULT_LEASE = 90.0  # seconds a PostgreSQL lease lasts unless renewed (--lease-seconds)
+
+
+class Busy(StateError):
+    """Another live process drives (or is claiming) the rollout."""
+
+
+class LeaseLost(StateError):
+    """This process's lease ran out and another process took the rollout over: it must stop,
+    and what it left behind may need a look."""
+
+    exit_code = EXIT_HUMAN_NEEDED
 
 
 class RolloutStatus(enum.StrEnum):
@@ -98,6 +116,90 @@ class RolloutState:
         data["history"] = tuple(data.get("history", ()))
         data["flags_still_on"] = tuple(data.get("flags_still_on", ()))
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Driver:
+    """The process that drives a rollout (or drove it, when its lease has expired)."""
+
+    pid: int
+    host: str = ""
+    owner: str = ""  # the lease's owner id; empty for the local directory's lock
+    renewed_ago: float | None = None  # seconds since the lease was last renewed
+    expires_in: float | None = None  # seconds until it expires (negative: expired)
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_in is not None and self.expires_in <= 0
+
+    def describe(self) -> str:
+        where = f" on {self.host}" if self.host else ""
+        return f"pid {self.pid}{where}"
+
+
+class RolloutJournal(Protocol):
+    """One rollout's journal, whichever store holds it.
+
+    ``save`` replaces the state atomically; ``audit`` appends one entry; ``request`` and
+    ``take_request`` carry `gate promote` / `gate abort` to the driving process (taking a
+    request removes it, atomically). ``acquire`` makes this process the rollout's only driver
+    (:class:`Busy` when a live one exists) until ``release``; ``heartbeat`` is called where
+    the driver waits, and keeps a lease alive (:class:`LeaseLost` when another process took
+    the rollout over).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+    def locked(self) -> contextlib.AbstractContextManager[None]: ...
+
+    def heartbeat(self) -> None: ...
+
+    def driver(self) -> Driver | None: ...
+
+    def load(self) -> RolloutState | None: ...
+
+    def save(self, state: RolloutState) -> None: ...
+
+    def audit(self, event: str, **fields: Any) -> None: ...
+
+    def events(self) -> list[dict[str, Any]]: ...
+
+    def request(self, kind: str, reason: str) -> None: ...
+
+    def take_request(self, kind: str) -> str | None: ...
+
+    def clear_requests(self) -> None: ...
+
+
+class StateStore(Protocol):
+    """Where the journals of many rollouts live: a directory, or a PostgreSQL database."""
+
+    @property
+    def where(self) -> str:
+        """The store, for messages (never with a password)."""
+        ...
+
+    @property
+    def lease_seconds(self) -> float | None:
+        """How long a driver's lease lasts without renewal; None for the local lock."""
+        ...
+
+    def journal(self, name: str) -> RolloutJournal: ...
+
+    def names(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+def live_driver(journal: RolloutJournal) -> Driver | None:
+    """The process driving the rollout now, or None when none is (or its lease expired)."""
+    found = journal.driver()
+    return None if found is None or found.expired else found
 
 
 def _fsync_dir(path: Path) -> None:
@@ -170,10 +272,7 @@ class Journal:
     def __post_init__(self) -> None:
         # the name becomes a directory: only names by gate's one rule (a dry run's journal
         # adds .dry-run), so "../x" or a name with a newline never reaches the file system
-        try:
-            check_name(self.name.removesuffix(".dry-run"), "rollout name")
-        except ValueError as exc:
-            raise ConfigError(str(exc), field="NAME") from None
+        check_journal_name(self.name)
 
     @property
     def dir(self) -> Path:
@@ -214,7 +313,7 @@ class Journal:
         except BlockingIOError:
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "another process"
             os.close(fd)
-            raise StateError(
+            raise Busy(
                 f"rollout {self.name} is being driven by pid {holder}; use `gate status "
                 f"{self.name}`, `gate promote {self.name}` or `gate abort {self.name}`"
             ) from None
@@ -245,6 +344,13 @@ class Journal:
             return None
         finally:
             os.close(fd)
+
+    def driver(self) -> Driver | None:
+        pid = self.holder()
+        return None if pid is None else Driver(pid=pid)
+
+    def heartbeat(self) -> None:
+        """Nothing to renew: the kernel holds the lock until this process ends."""
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
@@ -351,3 +457,71 @@ def all_rollouts(root: Path) -> list[str]:
         for p in root.iterdir()
         if not p.is_symlink() and p.is_dir() and (p / "state.json").is_file()
     )
+
+
+def check_journal_name(name: str) -> str:
+    """A journal's name: a rollout name by gate's one rule, a dry run's with ``.dry-run``."""
+    try:
+        check_name(name.removesuffix(".dry-run"), "rollout name")
+    except ValueError as exc:
+        raise ConfigError(str(exc), field="NAME") from None
+    return name
+
+
+@dataclass
+class LocalStore:
+    """Journals in a local directory, one sub-directory each; flock instead of a lease."""
+
+    root: Path
+
+    @property
+    def where(self) -> str:
+        return str(self.root)
+
+    @property
+    def lease_seconds(self) -> float | None:
+        return None
+
+    def journal(self, name: str) -> Journal:
+        return Journal(self.root, name)
+
+    def names(self) -> list[str]:
+        return all_rollouts(self.root)
+
+    def close(self) -> None:
+        return None
+
+
+# -- choosing a store -------------------------------------------------------------------------
+
+STATE_URL_SCHEMES = ("postgresql", "postgres")
+
+
+def check_state_url(url: str, *, on_command_line: bool) -> str:
+    """Refuse a state URL that is not PostgreSQL's, or that carries a password on the command
+    line (where every user of the machine can read it); remember any password so that it is
+    redacted from everything gate writes."""
+    where = "--state-url" if on_command_line else "GATE_STATE_URL"
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError as exc:
+        raise ConfigError(f"not a valid URL ({exc})", field=where) from None
+    if parts.scheme not in STATE_URL_SCHEMES:
+        raise ConfigError(
+            "must be a postgresql:// URL (the local directory is --state-dir)", field=where
+        )
+    in_query = parse_qs(parts.query).get("password", [])
+    secrets = [p for p in (password, *in_query) if p]
+    if secrets and on_command_line:
+        raise ConfigError(
+            "the URL holds a password, and a command line is visible to every user of this "
+            "machine; put the URL in GATE_STATE_URL, or the password in PGPASSWORD or "
+            "~/.pgpass",
+            field=where,
+        )
+    for secret in secrets:
+        remember(secret)
+        remember(unquote(secret))
+    remember(os.environ.get("PGPASSWORD", ""))
+    return url

@@ -6,6 +6,10 @@ switches, notifiers), so a missing token is bad input before any client opens; w
 built is closed on every way out, including an interrupt. SIGINT and SIGTERM raise
 :class:`~gate.rollout.controller.Interrupted` in the controller, which rolls back (or leaves
 traffic where it is, when asked).
+
+The journal lives in a :class:`~gate.rollout.journal.StateStore` opened per command: the local
+directory, or PostgreSQL when a state URL is given (then the driver holds a lease, and any
+machine with the same URL can see, abort or reap the rollout).
 """
 
 from __future__ import annotations
@@ -15,13 +19,12 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from gate.config.loader import Document, load_file
 from gate.config.values import check_name
-from gate.errors import ConfigError, StateError
+from gate.errors import ConfigError, ProviderError, StateError
 from gate.providers.flags.killswitch import KillSwitches, build_flags
 from gate.providers.metrics.interface import MetricsProvider
 from gate.providers.metrics.registry import PROVIDERS as METRICS_PROVIDERS
@@ -30,9 +33,19 @@ from gate.providers.traffic.interface import TrafficRouter
 from gate.providers.traffic.registry import ROUTERS, dry_run_router
 from gate.rollout.controller import Controller, Interrupted, RolloutResult
 from gate.rollout.events import EventSink, fan_out
-from gate.rollout.journal import Journal, RolloutState, RolloutStatus, state_dir
+from gate.rollout.journal import (
+    ACTIVE,
+    DEFAULT_LEASE,
+    LeaseLost,
+    RolloutJournal,
+    RolloutState,
+    RolloutStatus,
+    StateStore,
+    live_driver,
+)
 from gate.rollout.notifications import build_notifier
 from gate.rollout.spec import RolloutSpec, parse_rollout
+from gate.rollout.stores import open_store
 
 DRY_RUN_SUFFIX = ".dry-run"
 
@@ -42,6 +55,9 @@ class Options:
     """How to run: where the journal lives, and who hears the events."""
 
     state_dir: str | None = None
+    state_url: str | None = None  # postgresql://… (checked by gate.rollout.journal)
+    state_url_on_command_line: bool = False
+    lease_seconds: float = DEFAULT_LEASE
     dry_run: bool = False
     on_interrupt: str = "rollback"  # or "leave"
     sinks: Sequence[EventSink] = ()
@@ -56,8 +72,34 @@ def rollout_name(text: str, what: str = "NAME") -> str:
         raise ConfigError(str(exc), field=what) from None
 
 
-def journal(options: Options, name: str) -> Journal:
-    return Journal(state_dir(options.state_dir), name)
+@contextlib.contextmanager
+def store(options: Options) -> Iterator[StateStore]:
+    """The state store ``options`` choose, closed when the block ends."""
+    opened = open_store(
+        options.state_dir,
+        options.state_url,
+        lease_seconds=options.lease_seconds,
+        on_command_line=options.state_url_on_command_line,
+    )
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def check_lease(spec: RolloutSpec, lease_seconds: float | None) -> None:
+    """A hook blocks the driver without renewing its lease: the lease must outlast the
+    longest hook, or a slow hook would let `gate reap` roll back a live rollout."""
+    if lease_seconds is None:
+        return
+    for hooks in spec.hooks.values():
+        for hook in hooks:
+            if hook.timeout >= lease_seconds:
+                raise ConfigError(
+                    f"the lease ({lease_seconds:g}s) must be longer than hook {hook.name}'s "
+                    f"timeout ({hook.timeout:g}s)",
+                    field="--lease-seconds",
+                )
 
 
 def load_spec(path: str) -> RolloutSpec:
@@ -119,7 +161,9 @@ def providers(spec: RolloutSpec, options: Options, *, notify: bool = True) -> It
         yield Built(router, metrics, kill, sinks)
 
 
-def _controller(spec: RolloutSpec, journal: Journal, built: Built, options: Options) -> Controller:
+def _controller(
+    spec: RolloutSpec, journal: RolloutJournal, built: Built, options: Options
+) -> Controller:
     return Controller(
         spec=spec,
         router=built.router,
@@ -136,13 +180,36 @@ def _drive(
     spec: RolloutSpec, options: Options, *, resume: bool, on_built: Callable[[], None]
 ) -> RolloutResult:
     name = spec.name + (DRY_RUN_SUFFIX if options.dry_run else "")
-    j = journal(options, name)
-    with providers(spec, options) as built:
-        on_built()
-        controller = _controller(spec, j, built, options)
-        signals = _signals_interrupt() if options.handle_signals else contextlib.nullcontext()
-        with j.locked(), signals:
-            return controller.run(resume=resume)
+    with store(options) as opened:
+        check_lease(spec, opened.lease_seconds)
+        j = opened.journal(name)
+        with providers(spec, options) as built:
+            on_built()
+            controller = _controller(spec, j, built, options)
+            signals = _signals_interrupt() if options.handle_signals else contextlib.nullcontext()
+            with j.locked(), signals:
+                try:
+                    return controller.run(resume=resume)
+                except LeaseLost as exc:
+                    return _after_lease_lost(j, built, options, exc)
+
+
+def _after_lease_lost(
+    j: RolloutJournal, built: Built, options: Options, lost: LeaseLost
+) -> RolloutResult:
+    """This process was too slow to renew its lease and another one took the rollout over.
+    When that one rolled it back, this one sets the canary weight to 0 once more — a change
+    it may have made after the rollback, if it was frozen between its last journal write and
+    that change — and reports the rollback; otherwise it stops and says so (exit 4)."""
+    state = j.load()
+    if state is None or state.status not in (RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED):
+        raise lost
+    if not options.dry_run:
+        with contextlib.suppress(ProviderError):
+            built.router.set_canary_weight(0)
+    return RolloutResult(
+        state.status, f"this process lost its lease; {j.name} was {state.status} by another"
+    )
 
 
 def _nothing() -> None:
@@ -161,7 +228,8 @@ def resume(
     name: str, options: Options, *, on_built: Callable[[], None] = _nothing
 ) -> RolloutResult:
     """Continue a journaled rollout from its stage (after its process died)."""
-    state = journal(options, rollout_name(name)).load()
+    with store(options) as opened:
+        state = opened.journal(rollout_name(name)).load()
     if state is None:
         raise StateError(f"no journaled rollout named {name}; `gate status` lists them")
     if state.dry_run:
@@ -176,6 +244,9 @@ class AbortResult:
     exit_code: int
 
 
+FINISHED = (RolloutStatus.PROMOTED, RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED)
+
+
 def abort(
     name: str,
     reason: str,
@@ -185,78 +256,106 @@ def abort(
     note: Callable[[str], None] = lambda text: None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> AbortResult:
-    """Roll back a rollout: ask its running process, or do it here when none is left."""
-    j = journal(options, rollout_name(name))
-    state = j.load()
-    if state is None:
-        raise StateError(f"no journaled rollout named {name}; `gate status` lists them")
-    holder = j.holder()
-    if holder is not None:
-        j.request("abort", reason)
-        note(f"asked process {holder} to roll back {name}; waiting up to {wait_seconds:g}s")
-        deadline = time.monotonic() + wait_seconds
-        while time.monotonic() < deadline and j.holder() is not None:
-            sleep(0.1)
-        final = j.load()
-        status = final.status if final else None
-        if status in (RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED):
-            return AbortResult(status, f"{name}: {status}", 1)
-        raise StateError(
-            f"{name} is {status or 'unknown'} after {wait_seconds:g}s; check `gate status {name}`"
-        )
-    if state.status in (RolloutStatus.PROMOTED, RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED):
-        return AbortResult(
-            state.status,
-            f"{name} is already {state.status}; nothing to do",
-            1 if state.status is not RolloutStatus.PROMOTED else 0,
-        )
-    spec = spec_from_state(state)
-    with providers(
-        spec, Options(state_dir=options.state_dir, sinks=options.sinks), notify=True
-    ) as built:
-        controller = _controller(spec, j, built, options)
+    """Roll back a rollout: ask its running process, or do it here when none is left (none
+    was, or it died — its lease expired — while we waited)."""
+    with store(options) as opened:
+        j = opened.journal(rollout_name(name))
+        state = j.load()
+        if state is None:
+            raise StateError(f"no journaled rollout named {name}; `gate status` lists them")
+        holder = live_driver(j)
+        if holder is not None:
+            j.request("abort", reason)
+            note(
+                f"asked process {holder.describe()} to roll back {name}; waiting up to "
+                f"{wait_seconds:g}s"
+            )
+            deadline = time.monotonic() + wait_seconds
+            while time.monotonic() < deadline and live_driver(j) is not None:
+                sleep(0.1)
+            final = j.load()
+            status = final.status if final else None
+            if status in (RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED):
+                return AbortResult(status, f"{name}: {status}", 1)
+            if final is None or live_driver(j) is not None or status not in ACTIVE:
+                raise StateError(
+                    f"{name} is {status or 'unknown'} after {wait_seconds:g}s; check "
+                    f"`gate status {name}`"
+                )
+            note(f"{holder.describe()} stopped without rolling back {name}; rolling back here")
+            state = final
+        if state.status in FINISHED:
+            return AbortResult(
+                state.status,
+                f"{name} is already {state.status}; nothing to do",
+                1 if state.status is not RolloutStatus.PROMOTED else 0,
+            )
         with j.locked():
-            result = controller.abort(reason)
+            current = j.load() or state
+            if current.status in FINISHED:  # finished by another process meanwhile
+                return AbortResult(current.status, f"{name}: {current.status}", 1)
+            result = roll_back_held(j, current, reason, options)
     return AbortResult(result.status, f"{name}: {result.status}", result.exit_code)
+
+
+def roll_back_held(
+    j: RolloutJournal, state: RolloutState, reason: str, options: Options
+) -> RolloutResult:
+    """Roll back a journaled rollout whose journal this process holds: the canary weight to 0,
+    kill switches off, rollback hooks — with the providers of the spec it was started with
+    (a dry run's with the dry-run router and no kill switches, as it ran)."""
+    spec = spec_from_state(state)
+    here = Options(
+        state_dir=options.state_dir,
+        state_url=options.state_url,
+        lease_seconds=options.lease_seconds,
+        dry_run=state.dry_run,
+        sinks=options.sinks,
+    )
+    with providers(spec, here, notify=True) as built:
+        return _controller(spec, j, built, here).abort(reason)
 
 
 def promote(name: str, options: Options) -> int:
     """Ask a running rollout to leave its paused or manual stage; returns the stage number."""
-    j = journal(options, rollout_name(name))
-    state = j.load()
-    if state is None:
-        raise StateError(f"no journaled rollout named {name}; `gate status` lists them")
-    if state.status not in (RolloutStatus.PROGRESSING, RolloutStatus.PAUSED):
-        raise StateError(f"{name} is {state.status}; only a running rollout can be promoted")
-    if j.holder() is None:
-        raise StateError(
-            f"no process is driving {name}; run `gate resume {name}` (or `gate abort {name}`)"
-        )
-    j.request("promote", "promoted by hand")
-    return state.stage + 1
+    with store(options) as opened:
+        j = opened.journal(rollout_name(name))
+        state = j.load()
+        if state is None:
+            raise StateError(f"no journaled rollout named {name}; `gate status` lists them")
+        if state.status not in (RolloutStatus.PROGRESSING, RolloutStatus.PAUSED):
+            raise StateError(f"{name} is {state.status}; only a running rollout can be promoted")
+        if live_driver(j) is None:
+            raise StateError(
+                f"no process is driving {name}; run `gate resume {name}` (or `gate abort {name}`)"
+            )
+        j.request("promote", "promoted by hand")
+        return state.stage + 1
 
 
-def names(options: Options) -> list[str]:
-    from gate.rollout.journal import all_rollouts
+def status(options: Options, name: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Where the store is, and one row per journaled rollout (or only ``name``'s)."""
+    with store(options) as opened:
+        names = [name] if name is not None else opened.names()
+        rows = []
+        for each in names:
+            j = opened.journal(each)
+            state = j.load()
+            if state is None:
+                raise StateError(f"no journaled rollout named {each} in {opened.where}")
+            rows.append(describe(j, state))
+        return opened.where, rows
 
-    return all_rollouts(Path(state_dir(options.state_dir)))
 
-
-def load_state(name: str, options: Options) -> tuple[Journal, RolloutState]:
-    j = Journal(state_dir(options.state_dir), name)
-    state = j.load()
-    if state is None:
-        raise StateError(f"no journaled rollout named {name} in {state_dir(options.state_dir)}")
-    return j, state
-
-
-def describe(j: Journal, state: RolloutState) -> dict[str, Any]:
+def describe(j: RolloutJournal, state: RolloutState) -> dict[str, Any]:
     """One rollout's status, and the command that will work next."""
-    from gate.rollout.journal import ACTIVE
-
-    holder = j.holder()
+    found = j.driver()
+    holder = None if found is None or found.expired else found
     stages = len(state.spec.get("spec", {}).get("stages", [])) or "?"
     name = state.name
+    gone = f"pid {state.pid} is gone"
+    if found is not None and found.expired:
+        gone = f"the lease of {found.describe()} expired {-(found.expires_in or 0):.0f}s ago"
     note = ""
     if holder is None:
         if state.status is RolloutStatus.STARTING:
@@ -268,18 +367,18 @@ def describe(j: Journal, state: RolloutState) -> dict[str, Any]:
             note = "it never moved traffic: fix the reason and run `gate rollout` again"
         elif state.status is RolloutStatus.ROLLING_BACK or state.target_weight is not None:
             note = (
-                f"no process is driving it (pid {state.pid} is gone) and it stopped during a "
+                f"no process is driving it ({gone}) and it stopped during a "
                 f"weight change: run `gate abort {name}` to set canary traffic to 0"
             )
         elif state.status in ACTIVE or state.status is RolloutStatus.INTERRUPTED:
             note = (
-                f"no process is driving it (pid {state.pid} is gone) with canary traffic at "
+                f"no process is driving it ({gone}) with canary traffic at "
                 f"{'an unknown weight' if state.weight is None else f'{state.weight}%'}: run "
                 f"`gate resume {name}` or `gate abort {name}`"
             )
         elif state.status is RolloutStatus.ROLLBACK_FAILED:
             note = f"a human must act (see reason), then run `gate abort {name}` to record it"
-    return {
+    row: dict[str, Any] = {
         "name": j.name,
         "status": state.status.value,
         "stage": state.stage + 1,
@@ -287,9 +386,19 @@ def describe(j: Journal, state: RolloutState) -> dict[str, Any]:
         "weight": state.weight,
         "target_weight": state.target_weight,
         "reason": state.reason,
-        "pid": holder,
+        "pid": holder.pid if holder is not None else None,
         "started_at": state.started_at,
         "updated_at": state.updated_at,
         "note": note,
         "flags_still_on": list(state.flags_still_on),
     }
+    if found is not None and found.expires_in is not None:  # a lease (PostgreSQL)
+        row["lease"] = {
+            "owner": found.owner,
+            "host": found.host,
+            "pid": found.pid,
+            "renewed_seconds_ago": round(found.renewed_ago or 0.0, 3),
+            "expires_in_seconds": round(found.expires_in, 3),
+            "expired": found.expired,
+        }
+    return row

@@ -1,7 +1,7 @@
 """A real Unleash server (npm ``unleash-server``) on a real PostgreSQL 15, on loopback.
 
-PostgreSQL's initdb refuses to run as root, so as root the database runs as the ``postgres``
-user. Unleash comes from ``$GATE_UNLEASH_DIR`` (scripts/test installs it there with npm).
+The database is a :class:`~tests.integration.postgres.PostgresServer`. Unleash comes from
+``$GATE_UNLEASH_DIR`` (scripts/test installs it there with npm).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from tests.integration.postgres import PG_BIN, PostgresServer
 from tests.integration.stack import free_port
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 ASSETS = Path(__file__).resolve().parent / "assets"
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "*:*.gate-integration-admin-token"
@@ -39,67 +39,22 @@ def missing() -> str | None:
     return None
 
 
-def _as_postgres(argv: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
-
-
 class UnleashServer:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="gate-unleash-"))
-        self.pg_port = free_port()
+        self.pg = PostgresServer()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = ADMIN_TOKEN
         self.node: subprocess.Popen[bytes] | None = None
-        self.pg_started = False
-
-    def _run(self, argv: list[str], timeout: float = 60) -> None:
-        subprocess.run(argv, check=True, capture_output=True, timeout=timeout)
 
     def start(self, timeout: float = 120) -> UnleashServer:
-        data = self.dir / "pg"
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self._run(
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"])
-        )
-        self._run(
-            _as_postgres(
-                [
-                    str(PG_BIN / "pg_ctl"),
-                    "-D",
-                    str(data),
-                    "-l",
-                    str(self.dir / "pg.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    f"-c listen_addresses=127.0.0.1 -p {self.pg_port} -k {self.dir}",
-                    "start",
-                ]
-            ),
-            timeout=90,
-        )
-        self.pg_started = True
-        self._run(
-            _as_postgres(
-                [
-                    str(PG_BIN / "createdb"),
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    str(self.pg_port),
-                    "-U",
-                    "postgres",
-                    "unleash",
-                ]
-            )
-        )
+        self.pg.start()
+        self.pg.createdb("unleash")
         env = {
             **os.environ,
             "UNLEASH_DIR": str(unleash_dir()),
-            "PGPORT": str(self.pg_port),
+            "PGPORT": str(self.pg.port),
             "UNLEASH_PORT": str(self.port),
             "ADMIN_TOKEN": self.token,
             "SEND_TELEMETRY": "false",
@@ -150,13 +105,5 @@ class UnleashServer:
             except subprocess.TimeoutExpired:
                 self.node.kill()
                 self.node.wait(5)
-        if self.pg_started:
-            subprocess.run(
-                _as_postgres(
-                    [str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "pg"), "-m", "immediate", "stop"]
-                ),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
+        self.pg.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
