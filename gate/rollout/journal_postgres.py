@@ -276,6 +276,11 @@ class PostgresJournal:
 
     # -- the lease ----------------------------------------------------------------------------
 
+    @property
+    def renewed_at(self) -> float:
+        """time.monotonic() when this process last renewed its lease (0: never)."""
+        return self._renewed
+
     def acquire(self) -> None:
         """Take the rollout's lease, or raise Busy naming the live process that holds it."""
         owner = uuid.uuid4().hex

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gate.errors import GateError
-from gate.rollout.journal import ACTIVE, Busy, RolloutJournal, live_driver
+from gate.rollout.journal import ACTIVE, Busy, LeaseLost, RolloutJournal, live_driver
 from gate.rollout.runtime import Options, roll_back_held, store
 from gate.secrets import redact
 
@@ -87,6 +87,8 @@ def _reap_held(j: RolloutJournal, who: str, gone: str, options: Options) -> Reap
     try:
         result = roll_back_held(j, state, reason, options)
         outcome, message = result.status.value, reason
+    except LeaseLost:  # this reaper was too slow: another one holds the rollout now
+        return None
     except GateError as exc:  # RollbackError, or providers that cannot be built here
         outcome, message = "rollback-failed" if exc.exit_code == 4 else "error", redact(str(exc))
     j.audit("reaped", message=message, reaper=who, outcome=outcome)
