@@ -24,7 +24,7 @@ from typing import Any
 
 from gate.config.loader import Document, load_file
 from gate.config.values import check_name
-from gate.errors import ConfigError, ProviderError, StateError
+from gate.errors import ConfigError, ProviderError, RollbackError, StateError
 from gate.providers.flags.killswitch import KillSwitches, build_flags
 from gate.providers.metrics.interface import MetricsProvider
 from gate.providers.metrics.registry import PROVIDERS as METRICS_PROVIDERS
@@ -36,6 +36,7 @@ from gate.rollout.events import EventSink, fan_out
 from gate.rollout.journal import (
     ACTIVE,
     DEFAULT_LEASE,
+    Busy,
     LeaseLost,
     RolloutJournal,
     RolloutState,
@@ -192,6 +193,40 @@ def _drive(
                     return controller.run(resume=resume)
                 except LeaseLost as exc:
                     return _after_lease_lost(j, built, options, exc)
+                except StateError as exc:
+                    if opened.lease_seconds is None or isinstance(exc, Busy):
+                        raise
+                    raise _store_failed(controller, built, options, exc) from None
+
+
+def _store_failed(
+    controller: Controller, built: Built, options: Options, error: StateError
+) -> RollbackError:
+    """The shared store stopped answering while this process drove the rollout. Nothing can
+    be journaled, so this process rolls back unjournaled — canary weight 0, kill switches
+    off — and leaves the record to `gate reap` once the store answers again (the rollback is
+    idempotent). Exit 4 either way: journal and traffic disagree until then."""
+    state = controller.state
+    moved = state is not None and state.status is not RolloutStatus.STARTING
+    done: list[str] = []
+    if moved and not options.dry_run:
+        try:
+            built.router.set_canary_weight(0)
+            done.append("canary weight set to 0")
+        except ProviderError as exc:
+            done.append(f"canary weight NOT set to 0 ({exc})")
+        if built.kill_switches is not None:
+            still_on = list(built.kill_switches.turn_off())
+            done.append(
+                f"kill switches still ON: {', '.join(still_on)}"
+                if still_on
+                else "kill switches off"
+            )
+    what = "; ".join(done) if done else "no traffic had moved"
+    return RollbackError(
+        f"{error}. Rolled back without journaling it: {what}; run `gate reap` (or `gate abort "
+        f"{controller.spec.name}`) once the state store answers, to record it"
+    )
 
 
 def _after_lease_lost(

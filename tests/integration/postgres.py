@@ -55,6 +55,11 @@ class PostgresServer:
         hba = data / "pg_hba.conf"
         rules = hba.read_text()
         hba.write_text(f"host all {GATE_ROLE} 127.0.0.1/32 scram-sha-256\n{rules}")
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server on its data directory (again)."""
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} "
             f"-c max_connections={self.max_connections} -c fsync=on"
@@ -63,7 +68,7 @@ class PostgresServer:
             [
                 str(PG_BIN / "pg_ctl"),
                 "-D",
-                str(data),
+                str(self.dir / "pg"),
                 "-l",
                 str(self.dir / "pg.log"),
                 "-w",
@@ -76,7 +81,10 @@ class PostgresServer:
             timeout=90,
         )
         self.started = True
-        return self
+
+    def halt(self) -> None:
+        """Stop the server, keeping its data (an outage; ``resume`` ends it)."""
+        self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "pg"), "-m", "fast", "stop"])
 
     def psql(self, command: str, database: str = "postgres") -> str:
         """Run SQL as the superuser; returns psql's unaligned output."""

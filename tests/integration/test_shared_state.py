@@ -239,3 +239,32 @@ def test_abort_from_another_machine_reaches_the_live_driver(
     assert state.status.value == "rolled-back"
     assert "INC-9: checkout errors" in state.reason
     assert _reaped_entries(state_url) == []
+
+
+def test_a_store_outage_mid_rollout_rolls_back_unjournaled_and_reap_records_it_later(
+    stack: Stack, recorder: WeightRecorder, tmp_path: Path
+) -> None:
+    from tests.integration.postgres import PostgresServer
+
+    with PostgresServer() as own:  # its own server: this test stops it
+        url = own.gate_database("gate")
+        driver = _driven_to_20(stack, recorder, url, tmp_path)
+        try:
+            own.halt()
+            code = driver.wait(60)
+        finally:
+            driver.kill()
+        output = driver.output()
+        assert code == 4, output
+        assert "cannot be reached" in output
+        assert "Rolled back without journaling it: canary weight set to 0; kill switches off" in (
+            output
+        )
+        assert GATE_PASSWORD not in output
+        assert stack.haproxy.weights() == {"canary": 0, "stable": 100}
+        assert _flag_off(tmp_path / "flags.json")
+        own.resume()
+        time.sleep(LEASE)  # the journal still says progressing, under a lease left to expire
+        reaped = gate(url, "reap")
+        assert (reaped.returncode, reaped.stdout) == (0, "checkout: aborted\n"), reaped.stderr
+        assert len(_reaped_entries(url)) == 1
