@@ -134,7 +134,7 @@ def _driven_to_20(stack: Stack, recorder: WeightRecorder, url: str, tmp_path: Pa
 def _reaped_entries(url: str) -> list[dict[str, Any]]:
     store = open_store(url=url, lease_seconds=LEASE)
     try:
-        return [e for e in store.journal("checkout").audit_entries() if e["event"] == "reaped"]
+        return [e for e in store.journal("checkout").events() if e["event"] == "reaped"]
     finally:
         store.close()
 
