@@ -18,6 +18,15 @@ measurement *Error*, so the verdict travels in the body and the AnalysisTemplate
 errors: 400/422 bad input (a Prometheus URL that is not allowed, a query Prometheus rejects),
 502 Prometheus unreachable, 504 out of time.
 
+The Mann-Whitney form judges any metric (latency, CPU, memory) Kayenta's way, as ``gate judge
+--method mann-whitney`` does::
+
+    {"method": "mann-whitney", "canary": "avg(cpu{track=\"canary\"})",
+     "baseline": "avg(cpu{track=\"stable\"})", "last": "30m", "step": "1m",
+     "direction": "increase", "confidence": 0.98, "tolerance": 0.25, "minPoints": 10}
+
+It is a fixed-horizon test: ask it once, at the end of a step, not at every interval.
+
 Only Prometheus URLs on the server's allow-list may be named (``--prometheus`` and
 ``--allow-prometheus``): a server that fetched any URL a caller names would let callers reach
 anything the server can (server-side request forgery).
@@ -36,7 +45,7 @@ from typing import Any
 from gate.config.loader import Document, PathKey
 from gate.config.values import parse_duration
 from gate.errors import ConfigError, ConfigErrors, ProviderRejected, ProviderUnavailable
-from gate.judge.history import DEFAULT_MAX_RATIO, Judgement
+from gate.judge.history import DEFAULT_MAX_RATIO, Judgement, SeriesJudgement
 from gate.serve.body import RequestProblem, invalid
 from gate.serve.service import Service
 from gate.serve.settings import normalise_url
@@ -48,6 +57,19 @@ QUERIES = {
     "baselineRequests": "baseline_requests",
 }
 FIELDS = ("prometheus", *QUERIES, "last", "step", "alpha", "maxRatio")
+SERIES_FIELDS = (
+    "prometheus",
+    "method",
+    "canary",
+    "baseline",
+    "last",
+    "step",
+    "direction",
+    "confidence",
+    "tolerance",
+    "minPoints",
+)
+DIRECTIONS = ("increase", "decrease", "either")
 DEFAULTS: dict[str, Any] = {
     "last": "30m",
     "step": "1m",
@@ -66,6 +88,12 @@ class JudgeRequest:
     step: float
     alpha: float
     max_ratio: float
+    method: str = "sequential"
+    series: tuple[str, str] = ("", "")  # mann-whitney: (canary, baseline) queries
+    direction: str = "either"
+    confidence: float = 0.98
+    tolerance: float = 0.25
+    min_points: int = 10
 
 
 def parse_judge_request(
@@ -84,9 +112,14 @@ def parse_judge_request(
     def problem(key: str, message: str) -> None:
         problems.append(doc.error((*base, key), message))
 
+    method = raw.get("method", "sequential")
+    if method not in ("sequential", "mann-whitney"):
+        problem("method", f"{method!r} is not one of: sequential, mann-whitney")
+    if method == "mann-whitney":
+        return _parse_series(doc, raw, base, service, from_metadata)
     if not from_metadata:
         for key in raw:
-            if key not in FIELDS:
+            if key not in FIELDS and key != "method":
                 hint = difflib.get_close_matches(str(key), FIELDS, n=1)
                 tail = f"; did you mean {hint[0]!r}?" if hint else f"; one of: {', '.join(FIELDS)}"
                 problem(str(key), f"unknown key {key!r}{tail}")
@@ -132,6 +165,70 @@ def parse_judge_request(
     assert alpha is not None
     assert max_ratio is not None
     return JudgeRequest(prometheus, queries, spans["last"], spans["step"], alpha, max_ratio)
+
+
+def _parse_series(
+    doc: Document, raw: Mapping[str, Any], base: PathKey, service: Service, from_metadata: bool
+) -> JudgeRequest:
+    problems: list[ConfigError] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(doc.error((*base, key), message))
+
+    if not from_metadata:
+        for key in raw:
+            if key not in SERIES_FIELDS:
+                hint = difflib.get_close_matches(str(key), SERIES_FIELDS, n=1)
+                tail = f"; did you mean {hint[0]!r}?" if hint else ""
+                problem(str(key), f"unknown key {key!r} for the mann-whitney form{tail}")
+    queries = []
+    for key in ("canary", "baseline"):
+        value = raw.get(key)
+        if not isinstance(value, str) or not value.strip():
+            problem(key, "expected a PromQL query (a non-empty string)")
+        else:
+            queries.append(value)
+    prometheus = _prometheus(raw.get("prometheus"), service, problem)
+    spans: dict[str, float] = {}
+    for key in ("last", "step"):
+        try:
+            spans[key] = parse_duration(raw.get(key, DEFAULTS[key]), minimum=1.0)
+        except ValueError as exc:
+            problem(key, str(exc))
+    if len(spans) == 2 and spans["last"] / spans["step"] > MAX_POINTS:
+        problem("step", f"last/step gives more than {MAX_POINTS} points; use a longer step")
+    direction = raw.get("direction", "either")
+    if direction not in DIRECTIONS:
+        problem("direction", f"{direction!r} is not one of: {', '.join(DIRECTIONS)}")
+    confidence = _number("confidence", raw.get("confidence", 0.98), from_metadata, problem)
+    if confidence is not None and not 0.5 < confidence < 1:
+        problem("confidence", f"{confidence!r} is not in (0.5, 1)")
+    tolerance = _number("tolerance", raw.get("tolerance", 0.25), from_metadata, problem)
+    if tolerance is not None and not 0 <= tolerance <= 10:
+        problem("tolerance", f"{tolerance!r} is not in [0, 10]")
+    min_points = _number("minPoints", raw.get("minPoints", 10), from_metadata, problem)
+    if min_points is not None and not (min_points == int(min_points) and min_points >= 3):
+        problem("minPoints", f"{min_points!r} is not a whole number of at least 3")
+    if problems:
+        raise ConfigErrors(problems)
+    assert prometheus is not None
+    assert confidence is not None
+    assert tolerance is not None
+    assert min_points is not None
+    return JudgeRequest(
+        prometheus,
+        {},
+        spans["last"],
+        spans["step"],
+        0.01,
+        DEFAULT_MAX_RATIO,
+        method="mann-whitney",
+        series=(queries[0], queries[1]),
+        direction=str(direction),
+        confidence=confidence,
+        tolerance=tolerance,
+        min_points=int(min_points),
+    )
 
 
 def _check_windows(queries: dict[str, str], step: float, problem: Problem) -> None:
@@ -180,7 +277,7 @@ def _number(key: str, value: object, from_metadata: bool, problem: Problem) -> f
 @dataclass(frozen=True)
 class JudgeAnswer:
     request: JudgeRequest
-    judgement: Judgement
+    judgement: Judgement | SeriesJudgement
 
     @property
     def verdict(self) -> str:
@@ -203,6 +300,22 @@ def judge(service: Service, request: JudgeRequest, now: datetime | None = None) 
     start = end - timedelta(seconds=request.last)
     provider = service.metrics(request.prometheus)
     try:
+        if request.method == "mann-whitney":
+            from gate.judge.history import judge_series_range
+
+            series = judge_series_range(
+                provider,
+                request.series[0],
+                request.series[1],
+                start,
+                end,
+                request.step,
+                confidence=request.confidence,
+                tolerance=request.tolerance,
+                direction=request.direction,
+                min_points=request.min_points,
+            )
+            return JudgeAnswer(request, series)
         result = judge_range(
             provider,
             request.queries,

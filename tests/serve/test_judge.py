@@ -209,3 +209,47 @@ def test_a_range_selector_that_is_not_the_step_is_422(make_client: MakeClient) -
         "<request>:1: canaryErrors: the range [5m] is not the step (60s)"
     )
     assert fake.calls == []
+
+
+def series_metrics(canary: float, seed: int = 5) -> RangeMetrics:
+    import random
+
+    rng = random.Random(seed)
+    return RangeMetrics(
+        {
+            "cpu_canary": lambda t: canary * (1 + rng.gauss(0, 0.05)),
+            "cpu_stable": lambda t: 1.0 * (1 + rng.gauss(0, 0.05)),
+        }
+    )
+
+
+SERIES: dict[str, Any] = {
+    "method": "mann-whitney",
+    "canary": "cpu_canary",
+    "baseline": "cpu_stable",
+    "direction": "increase",
+    "last": "30m",
+    "step": "1m",
+}
+
+
+def test_the_mann_whitney_form_judges_any_metric_kayentas_way(make_client: MakeClient) -> None:
+    high = make_client(metrics=series_metrics(1.5)).post("/v1/judge", json=SERIES)
+    assert high.status_code == 200
+    assert high.json()["verdict"] == "fail"
+    same = make_client(metrics=series_metrics(1.0)).post("/v1/judge", json=SERIES)
+    assert same.json()["verdict"] == "pass"
+    short = make_client(metrics=series_metrics(1.0)).post(
+        "/v1/judge", json={**SERIES, "last": "5m"}
+    )
+    assert short.json()["verdict"] == "inconclusive"  # fewer than 10 values per arm
+
+
+def test_the_mann_whitney_form_refuses_what_it_does_not_know(make_client: MakeClient) -> None:
+    r = make_client(metrics=series_metrics(1.0)).post(
+        "/v1/judge", json={**SERIES, "canaryErrors": "x", "direction": "up"}
+    )
+    assert r.status_code == 422
+    text = r.text
+    assert "canaryErrors: unknown key 'canaryErrors' for the mann-whitney form" in text
+    assert "direction: 'up' is not one of: increase, decrease, either" in text
