@@ -24,7 +24,7 @@ Detectors, seeing exactly the same points:
 
 * ``gate``: :func:`gate.anomaly.evaluate` with 4 weeks of history (3 needed), the hour before
   t0 as the pre-deploy period, each past week smoothed over ±5 minutes, at sensitivities
-  3 / 3.5 / 4.5 / 6 robust σ;
+  3 / 3.25 / 3.5 / 4.5 / 6 robust σ;
 * ``z-score``: the guides' detector, (x − mean) / sd over the trailing 60 minutes, alarm past
   3 (one-sided, in the bad direction).
 
@@ -54,7 +54,7 @@ CHECKS = 15  # minutes watched after the deploy
 PAD = 5  # gate's running median over ±5 minutes of each past week
 INCIDENTS = 0.1  # chance that a past week has an incident near the same time of week
 WEEKS = 4
-SENSITIVITIES = (3.0, 3.5, 4.5, 6.0)
+SENSITIVITIES = (3.0, 3.25, 3.5, 4.5, 6.0)
 Z_LIMIT = 3.0
 EPOCH = 1_795_996_800.0  # 2026-11-30 00:00 UTC, a Monday
 FACTORS = (1.0, 1.2, 1.5, 2.0, 3.0, 0.8, 1 / 1.5, 0.5)
@@ -215,7 +215,7 @@ def render(results: list[dict[str, object]], seconds: float, deploys: int) -> st
         f"{seconds / 60:.1f} min. Reproduce: `python -m benchmarks.anomaly.run` (the "
         "simulation is described in [run.py](run.py)).",
         "",
-        "`gate σ=k`: gate's detector at sensitivity k robust σ (`high` 3, `medium` 3.5 — the "
+        "`gate σ=k`: gate's detector at sensitivity k robust σ (`high` 3, `medium` 3.25 — the "
         "default —, `low` 4.5); `z-score`: (x − mean)/sd over the trailing hour, alarm past 3.",
         "",
         "## False alarms per deploy (factor 1: nothing changed)",

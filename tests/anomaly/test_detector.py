@@ -25,12 +25,12 @@ def test_a_jump_to_three_times_its_history_is_an_anomaly() -> None:
     result = assess(provider, settings(), at=MONDAY_10, since=DEPLOY)
     assert result.verdict is Verdict.ANOMALY, result.message
     assert result.score is not None
-    assert result.score > 3.5
+    assert result.score > 3.25
     assert result.value is not None
     assert result.expected is not None
     assert 2.5 < result.value / result.expected < 3.5
     assert result.seasons == 4
-    assert result.evidence == pytest.approx(result.score / 3.5)
+    assert result.evidence == pytest.approx(result.score / 3.25)
     assert result.message.startswith("throughput ")
     assert "robust σ above its usual" in result.message
     assert result.message.endswith("req/s for Monday 10:00, 4 weeks of history")
@@ -43,7 +43,7 @@ def test_the_monday_peak_that_matches_history_is_normal() -> None:
     assert result.verdict is Verdict.NORMAL, result.message
     assert result.score is not None
     assert abs(result.score) < 3
-    assert ": normal (anomaly past 3.5σ either)" in result.message
+    assert ": normal (anomaly past 3.25σ either)" in result.message
 
 
 def test_the_plain_question_without_a_deploy_start_sees_an_ongoing_anomaly() -> None:
