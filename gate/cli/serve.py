@@ -101,6 +101,12 @@ Exit codes: 0 stopped by SIGTERM, 2 bad flags or files (nothing started),
     is_flag=True,
     help="Serve without a bearer token (never on a shared network).",
 )
+@click.option(
+    "--state-url",
+    metavar="URL",
+    help="The shared PostgreSQL state store (else $GATE_STATE_URL): the Flagger rollback hook "
+    "honours `gate abort NAMESPACE.NAME` recorded there.",
+)
 def serve(
     host: str,
     port: int,
@@ -114,6 +120,7 @@ def serve(
     timeout: float,
     max_connections: int,
     insecure_no_auth: bool,
+    state_url: str | None,
 ) -> int:
     """Serve the policy gate, the canary judge and Flagger webhooks over HTTP."""
     from gate.serve.run import require_extra
@@ -133,7 +140,12 @@ def serve(
         max_body_bytes=max_body,
         timeout=timeout,
         auth=not insecure_no_auth,
+        state_url=state_url,
     )
+    if state_url:
+        from gate.rollout.journal import check_state_url
+
+        check_state_url(state_url, on_command_line=True)
     token = settings.token()
     settings.allowed_prometheus()  # a malformed URL is bad input now
     service = Service.load(settings)

@@ -296,6 +296,16 @@ def abort(
     with store(options) as opened:
         j = opened.journal(rollout_name(name))
         state = j.load()
+        if state is None and opened.lease_seconds is not None:
+            # a shared store, and no rollout gate drives by that name: a canary driven by
+            # Flagger (NAMESPACE.NAME), whose rollback hook on gate serve honours the request
+            j.request("abort", reason)
+            return AbortResult(
+                None,
+                f"recorded a rollback request for {name} in {opened.where}: gate serve "
+                "answers the Flagger rollback hook of that canary with a rollback",
+                0,
+            )
         if state is None:
             raise StateError(f"no journaled rollout named {name}; `gate status` lists them")
         holder = live_driver(j)

@@ -32,6 +32,20 @@ def load_server_policies(settings: ServeSettings) -> list[Policy]:
     return policies
 
 
+def shared_state(settings: ServeSettings) -> RollbackRequests | None:
+    """The shared store's rollback requests, when one is configured (--state-url, or
+    GATE_STATE_URL in the environment)."""
+    import os
+
+    url = settings.state_url or os.environ.get("GATE_STATE_URL") or None
+    if url is None:
+        return None
+    from gate.rollout.stores import open_store
+    from gate.serve.state import StoredRollbackRequests
+
+    return StoredRollbackRequests(open_store(url=url))
+
+
 class Service:
     def __init__(
         self,
@@ -64,7 +78,7 @@ class Service:
             settings,
             load_server_policies(settings),
             kill_switches=load_kill_switches(settings.kill_switches),
-            rollback_requests=rollback_requests,
+            rollback_requests=rollback_requests or shared_state(settings),
             metrics=metrics,
         )
 

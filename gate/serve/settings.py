@@ -32,6 +32,7 @@ class ServeSettings:
     auth: bool = True  # False only with --insecure-no-auth
     token_env: str = TOKEN_ENV
     prometheus_timeout: float = 10.0  # seconds for one Prometheus query
+    state_url: str | None = None  # the shared store (no password: GATE_STATE_URL may hold one)
 
     def allowed_prometheus(self) -> frozenset[str]:
         """The normalised Prometheus URLs a request may name."""
