@@ -9,7 +9,9 @@ entry, audit line, notification and saved traceback before it is written.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import re
 import threading
 from dataclasses import dataclass
 from urllib.parse import quote, quote_plus
@@ -49,16 +51,39 @@ def reveal(ref: SecretRef) -> str:
     return value
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30} +(\S+)$")
+
+
+def _parts(value: str) -> list[str]:
+    """``value`` and the credentials inside it: a whole ``Authorization`` value (``Bearer X``,
+    ``token X``) holds ``X``, which a server that refuses it tends to echo alone; ``Basic``
+    holds ``user:password``."""
+    parts = [value]
+    match = _SCHEME.match(value.strip())
+    if match is not None:
+        credential = match.group(1)
+        parts.append(credential)
+        if value.lstrip().lower().startswith("basic "):
+            with contextlib.suppress(ValueError):
+                pair = base64.b64decode(credential, validate=True).decode("utf-8")
+                parts += [pair, pair.partition(":")[2]]
+    return parts
+
+
 def remember(value: str) -> None:
     """Redact ``value`` (and its encoded forms) from now on: for values derived from secrets,
     such as a Basic-auth header, as well as the secrets themselves."""
     if len(value) < _MIN_LENGTH:
         return
-    forms = [value, quote(value, safe=""), quote_plus(value)]
-    raw = value.encode("utf-8")
-    for encode in (base64.b64encode, base64.urlsafe_b64encode):
-        encoded = encode(raw).decode("ascii")
-        forms += [encoded, encoded.rstrip("=")]
+    forms: list[str] = []
+    for part in _parts(value):
+        if len(part) < _MIN_LENGTH:
+            continue
+        forms += [part, quote(part, safe=""), quote_plus(part)]
+        raw = part.encode("utf-8")
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(raw).decode("ascii")
+            forms += [encoded, encoded.rstrip("=")]
     with _lock:
         for form in forms:
             if len(form) >= _MIN_LENGTH:
