@@ -11,8 +11,9 @@ A measurement is a success, failure, inconclusive or error:
 Limits follow Argo Rollouts: a metric fails the rollout when its failures exceed
 ``failureLimit`` (0: the first failure), pauses or fails it when its inconclusive measurements
 exceed ``inconclusiveLimit``, and fails it when errors in a row exceed ``consecutiveErrorLimit``.
-A stage only ends when every metric has had a success in it, so an analysis in which every
-measurement errored, or saw no data, can never pass.
+A stage only ends when the last measurement of every metric, taken once the stage's time is
+up, succeeded, so an analysis in which every measurement errored, or saw no data, can never
+pass.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -178,18 +180,29 @@ class Analyzer:
         """Measure every metric at once. ``stop`` is asked every quarter second while queries
         are in flight; when it says so, the measurement is abandoned (None) — the queries end
         on their own deadlines, nothing waits for them."""
-        metrics = self.analysis.metrics
-        pool = ThreadPoolExecutor(max_workers=min(8, len(metrics)), thread_name_prefix="measure")
-        try:
-            futures = [pool.submit(self._measure, m, error_threshold) for m in metrics]
-            pending = set(futures)
-            while pending:
-                _, pending = wait(pending, timeout=0.25)
-                if pending and stop():
-                    return None
-            return [f.result() for f in futures]
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        futures = [self._start(m, error_threshold) for m in self.analysis.metrics]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.25)
+            if pending and stop():
+                return None
+        return [f.result() for f in futures]
+
+    def _start(self, m: Metric, error_threshold: float | None) -> Future[Measurement]:
+        """Measure ``m`` in a daemon thread: one that is abandoned (on abort or interrupt)
+        ends on its own deadline and never holds the process at exit, as the non-daemon
+        workers of a thread pool would."""
+        future: Future[Measurement] = Future()
+
+        def work() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(self._measure(m, error_threshold))
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                future.set_exception(exc)
+
+        threading.Thread(target=work, name=f"measure-{m.name}", daemon=True).start()
+        return future
 
     def _query(self, text: str) -> QueryResult:
         return self.provider.query(render(text, self.template_values), at=self.now())
