@@ -1,8 +1,8 @@
 """The rollout state machine.
 
 For each stage: journal the intended weight, set it, read it back, journal the result; then
-analyse at every interval until the stage's time is up (and every metric has had a success),
-or until `gate promote` releases a manual stage. The last stage (weight 100) promotes.
+analyse at every interval until a measurement taken once the stage's time is up succeeded for
+every metric, or until `gate promote` releases a manual stage. The last stage (weight 100) promotes.
 
 On failure, abort or interrupt: journal the intent, set the canary weight to 0 with retries and
 read it back, turn kill switches off, run rollback hooks, journal the outcome. When stable
@@ -387,6 +387,7 @@ class Controller:
         self.analyzer.new_stage()
         started = self.clock()
         next_tick = started + interval
+        measured_at: float | None = None  # when the last measurement began
         while True:
             self.journal.heartbeat()
             aborted = self.journal.take_request("abort")
@@ -414,7 +415,9 @@ class Controller:
                     f"{now - started:.0f}s of {stage.duration:g}s; going on",
                 )
                 return self._end_stage()
-            elif now - started >= stage.duration and ready:
+            elif measured_at is not None and measured_at - started >= stage.duration and ready:
+                # the evidence is a measurement taken once the stage's time was up: the
+                # stage's last interval is judged too, never skipped
                 if self.spec.analysis.promote_early:
                     # proof was asked for: the timer alone never ends the stage
                     return self._inconclusive(
@@ -426,6 +429,7 @@ class Controller:
                 self.sleep(min(POLL, next_tick - now))
                 continue
             next_tick = max(next_tick + interval, now)
+            measured_at = now
             failure = self._tick(stage.error_threshold, started, stage.duration)
             if failure is not None:
                 return failure

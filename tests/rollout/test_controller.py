@@ -41,8 +41,21 @@ def test_healthy_canary_is_promoted_through_every_stage(tmp_path: Path) -> None:
     state = Journal(tmp_path / "state", "checkout").load()
     assert state is not None
     assert (state.status, state.weight) == ("promoted", 100)
-    assert [e.kind for e in events].count(EventKind.MEASURED) == 15  # at 10 s … 50 s; 60 s ends it
+    assert [e.kind for e in events].count(EventKind.MEASURED) == 18  # at 10 s … 60 s a stage
     assert events[-1].kind == "promoted"
+
+
+def test_metrics_that_answer_once_then_go_down_never_promote(tmp_path: Path) -> None:
+    """The measurement due when a stage's time is up is taken before the stage ends: a source
+    that answered once in the stage and then went down is found out, not promoted past."""
+    router = FakeRouter()
+    metrics = FakeMetrics(lambda q, n: 0.01 if n <= 2 else ProviderUnavailable("refused"))
+    s = spec(stages=[{"weight": 10, "duration": "20s"}, {"weight": 100}])
+    c, _events = controller(tmp_path, s, metrics, router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert router.history == [10, 0]
+    assert "5 errors in a row, limit 4" in result.reason
 
 
 def test_the_service_is_substituted_and_escaped_in_queries(tmp_path: Path) -> None:

@@ -109,10 +109,10 @@ def test_mann_whitney_fails_a_canary_whose_series_sits_above_its_baseline(
     c, events = controller(tmp_path, s, series(canary=1.6, baseline=1.0), router)
     result = c.run()
     assert result.status == "rolled-back"
-    assert "cpu: the canary is High against its baseline over 11 intervals" in result.reason
+    assert "cpu: the canary is High against its baseline over 12 intervals" in result.reason
     # a fixed-horizon test: it is run once, at the stage's end, not at every interval
     measured = [e for e in events if e.kind is EventKind.MEASURED]
-    assert len(measured) == 11
+    assert len(measured) == 12  # at 10 s … 120 s
     assert router.history == [10, 0]
 
 
@@ -131,4 +131,4 @@ def test_mann_whitney_with_too_few_pairs_is_inconclusive_never_a_pass(tmp_path: 
     c, _ = controller(tmp_path, s, series(canary=1.0, baseline=1.0))
     result = c.run()
     assert result.status == "rolled-back"
-    assert "11 canary/baseline pair(s) in the stage, 50 needed" in result.reason
+    assert "12 canary/baseline pair(s) in the stage, 50 needed" in result.reason
