@@ -17,6 +17,8 @@ to misbehave — at once, after a number of answers, or on cue from a test:
 ``hang``         the request is read, then nothing at all
 ``echo-401``     401 / 500 whose body echoes the request's ``Authorization`` header and the
 ``echo-500``     credential in it: plain, Base64 and URL-encoded
+``echo-400``     Prometheus's ``bad_data`` error echoing the credential 290 characters in,
+                 so that a message cut short before it is redacted keeps part of it
 ``html``         200 with an HTML page (a login portal in front of an API)
 ===============  ===========================================================================
 
@@ -57,6 +59,7 @@ MODES = (
     "hang",
     "echo-401",
     "echo-500",
+    "echo-400",
     "html",
 )
 DEEP = 100_000
@@ -364,6 +367,13 @@ class FaultServer:
                 {"status": "error", "errorType": "unauthorized", "error": f"refused {echoed}"}
             ).encode()
             self._send(conn, Answer(int(mode[-3:]), body))
+            return True
+        if mode == "echo-400":
+            auth = request.headers.get("authorization", "")
+            credential = credential_forms(auth)[1] if auth else "none"
+            error = "parse error: " + "x" * 266 + " " + credential
+            refusal = {"status": "error", "errorType": "bad_data", "error": error}
+            self._send(conn, Answer(400, json.dumps(refusal).encode()))
             return True
         if mode == "html":
             page = b"<!DOCTYPE html><html><body><h1>Sign in</h1><form></form></body></html>"
