@@ -235,12 +235,15 @@ class Controller:
                 RolloutStatus.PAUSED,
                 RolloutStatus.INTERRUPTED,
             ):
-                raise ConfigError(
-                    f"rollout {self.spec.name} is {previous.status}; nothing to resume"
-                )
+                advice = "nothing to resume"
+                if previous.status in (RolloutStatus.ROLLING_BACK, RolloutStatus.ROLLBACK_FAILED):
+                    advice = f"run `gate abort {self.spec.name}` to finish rolling back"
+                raise ConfigError(f"rollout {self.spec.name} is {previous.status}; {advice}")
             self.state = previous.with_(pid=os.getpid())
             self.journal.save(self.state)
             self.preflight()  # a resumed rollout checks everything again before moving traffic
+            if previous.status is RolloutStatus.STARTING:
+                return self._begin()  # stopped before its start was complete
             self._save(status=RolloutStatus.PROGRESSING)
             start = previous.stage
             self._event(
@@ -277,18 +280,21 @@ class Controller:
             except (ConfigError, ProviderError) as exc:
                 self._save(status=RolloutStatus.FAILED_TO_START, reason=redact(str(exc)))
                 raise
-            self._event(
-                EventKind.STARTED,
-                f"rollout of {self.spec.service} via "
-                f"{self.router.describe()}, {len(self.spec.stages)} stages",
-            )
-            start = 0
-            failed = [r for r in self._hooks(HookKind.PRE_ROLLOUT) if not r.ok]
-            if failed:
-                return self._rollback(
-                    f"pre-rollout hook {failed[0].hook} failed: {failed[0].detail}"
-                )
+            return self._begin()
         return self._stages(start)
+
+    def _begin(self) -> RolloutResult:
+        """After the preflight of a new rollout (or of one stopped in it): announce it, run
+        the pre-rollout hooks, then the stages from the first."""
+        self._event(
+            EventKind.STARTED,
+            f"rollout of {self.spec.service} via "
+            f"{self.router.describe()}, {len(self.spec.stages)} stages",
+        )
+        failed = [r for r in self._hooks(HookKind.PRE_ROLLOUT) if not r.ok]
+        if failed:
+            return self._rollback(f"pre-rollout hook {failed[0].hook} failed: {failed[0].detail}")
+        return self._stages(0)
 
     def abort(self, reason: str) -> RolloutResult:
         """Roll back a journaled rollout (the caller holds the lock). A rollout that never

@@ -344,6 +344,52 @@ def test_resume_continues_from_the_journaled_stage(tmp_path: Path) -> None:
     assert router.history == [1, 5, 5, 25, 100]
 
 
+def test_resume_after_a_stop_in_preflight_starts_as_a_new_run_does(tmp_path: Path) -> None:
+    """Stopped during its preflight (status starting), a rollout never reached its
+    pre-rollout hooks: resuming it checks everything again and then runs them, once."""
+    from gate.rollout.hooks import HookResult
+
+    ran: list[str] = []
+
+    def runner(hook: object, context: dict[str, str]) -> HookResult:
+        ran.append(context["GATE_STATUS"])
+        return HookResult("announce", True, "exit 0")
+
+    hooks = {"pre-rollout": [{"name": "announce", "command": ["true"]}]}
+    router = FakeRouter()
+    c, _ = controller(
+        tmp_path,
+        spec(hooks=hooks),
+        FakeMetrics(lambda q, n: (_ for _ in ()).throw(KeyboardInterrupt())),
+        router,
+        hook_runner=runner,
+    )
+    with pytest.raises(KeyboardInterrupt):  # killed in the preflight query
+        c.run()
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "starting"
+    resumed, events = controller(
+        tmp_path, spec(hooks=hooks), constant(0.01), router, hook_runner=runner
+    )
+    assert resumed.run(resume=True).status == "promoted"
+    assert ran == ["starting"]
+    assert EventKind.STARTED in [e.kind for e in events]
+    assert router.history == [1, 5, 25, 100]
+
+
+def test_resume_of_a_rollback_cut_short_says_to_abort(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state", "checkout")
+    c, _ = controller(tmp_path, spec(), constant(0.2), FakeRouter())
+    c.run()
+    state = journal.load()
+    assert state is not None
+    journal.save(state.with_(status="rolling-back", target_weight=0))
+    again, _ = controller(tmp_path, spec(), constant(0.01), FakeRouter())
+    with pytest.raises(ConfigError, match=r"rolling-back; run `gate abort checkout` to finish"):
+        again.run(resume=True)
+
+
 def test_manual_stage_waits_for_promote_and_abort_requests(tmp_path: Path) -> None:
     stages: list[dict[str, Any]] = [{"weight": 10}, {"weight": 100}]
     journal = Journal(tmp_path / "state", "checkout")
