@@ -1,4 +1,4 @@
-"""Fixtures of the fault suite: one real stack per module (HAProxy, Prometheus, two apps),
+"""Fixtures of the fault suite: one real stack for the session (HAProxy, Prometheus, two apps),
 misbehaving servers in front of it, and a state directory per test. Everything is stopped."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from tests.faults.server import FaultServer, forward_to
 from tests.integration.stack import Stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     with Stack(tmp_path_factory.mktemp("stack")) as s:
         yield s
