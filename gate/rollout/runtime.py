@@ -410,7 +410,9 @@ def describe(j: RolloutJournal, state: RolloutState) -> dict[str, Any]:
             )
         elif state.status is RolloutStatus.FAILED_TO_START:
             note = "it never moved traffic: fix the reason and run `gate rollout` again"
-        elif state.status is RolloutStatus.ROLLING_BACK or state.target_weight is not None:
+        elif state.status is RolloutStatus.ROLLING_BACK or (
+            state.target_weight is not None and state.status is not RolloutStatus.ROLLBACK_FAILED
+        ):
             note = (
                 f"no process is driving it ({gone}) and it stopped during a "
                 f"weight change: run `gate abort {name}` to set canary traffic to 0"

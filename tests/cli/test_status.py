@@ -53,6 +53,7 @@ CASES = [
     (RolloutStatus.PAUSED, {"weight": 10}, "gate resume checkout"),
     (RolloutStatus.INTERRUPTED, {"weight": 10}, "gate resume checkout"),
     (RolloutStatus.ROLLBACK_FAILED, {"weight": None}, "a human must act"),
+    (RolloutStatus.ROLLBACK_FAILED, {"weight": 10, "target_weight": 0}, "a human must act"),
 ]
 
 
