@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.faults import harness
-from tests.faults.server import FaultServer, forward_to
+from tests.faults.server import FaultServer, RuntimeProxy, forward_to
 from tests.integration.stack import Stack
 
 
@@ -38,3 +38,11 @@ def weights(stack: Stack, prometheus: FaultServer) -> Iterator[harness.Weights]:
 @pytest.fixture
 def state(tmp_path: Path) -> Path:
     return tmp_path / "state"
+
+
+@pytest.fixture
+def runtime(stack: Stack) -> Iterator[RuntimeProxy]:
+    """A relay in front of HAProxy's TCP runtime API that holds commands on cue."""
+    host, _, port = stack.haproxy.admin_address.rpartition(":")
+    with RuntimeProxy((host, int(port))) as proxy:
+        yield proxy

@@ -129,6 +129,7 @@ def spec(
     timeout: str = "1s",
     consecutive_error_limit: int = 2,
     router_address: str | None = None,
+    router_timeout: str | None = None,
     flags: list[dict[str, Any]] | None = None,
     notifications: list[dict[str, Any]] | None = None,
     headers_env: dict[str, str] | None = None,
@@ -145,6 +146,8 @@ def spec(
         traffic["address"] = router_address
     else:
         traffic["socket"] = stack.haproxy.socket
+    if router_timeout is not None:
+        traffic["timeout"] = router_timeout
     metrics: dict[str, Any] = {"provider": "prometheus", "url": metrics_url, "timeout": timeout}
     if headers_env:
         metrics["headersEnv"] = headers_env
@@ -201,6 +204,13 @@ def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> floa
 
 def canary_weight(stack: Stack) -> int:
     return stack.haproxy.weight("canary")
+
+
+def wait_for_stage(stack: Stack, canary: int, timeout: float = 30) -> float:
+    """Wait until HAProxy has both servers' weights of a ``canary`` % stage (the controller
+    sets one, then the other); the time it did."""
+    want = {"canary": canary, "stable": 100 - canary}
+    return wait_for(lambda: weights(stack) == want, timeout, f"canary weight {canary}%")
 
 
 def weights(stack: Stack) -> dict[str, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +27,6 @@ STAGES: list[dict[str, Any]] = [
     {"weight": 50, "duration": "3s"},
     {"weight": 100},
 ]
-
-
-@pytest.fixture
-def runtime(stack: Stack) -> Iterator[RuntimeProxy]:
-    host, _, port = stack.haproxy.admin_address.rpartition(":")
-    with RuntimeProxy((host, int(port))) as proxy:
-        yield proxy
 
 
 def _spec(
@@ -211,7 +203,7 @@ def test_killed_during_rollback_abort_finishes_it(
 ) -> None:
     spec = _spec(stack, prometheus, runtime, tmp_path, consecutive_error_limit=0)
     driver = harness.Driver(state, "rollout", "rollout", str(spec))
-    harness.wait_for(lambda: harness.canary_weight(stack) == 10, 30, "canary weight 10")
+    harness.wait_for_stage(stack, 10, 30)
     runtime.hold("set server")
     prometheus.set("503")
     runtime.wait_held(30)

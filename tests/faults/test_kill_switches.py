@@ -275,7 +275,7 @@ def test_a_kill_switch_that_breaks_later_is_named_in_exit_4(
     spec = _spec_with_flag(stack, prometheus, tmp_path, flag)
     driver = harness.Driver(state, "rollout", "rollout", str(spec), extra_env={"FLAG_TOKEN": TOKEN})
     try:
-        harness.wait_for(lambda: harness.canary_weight(stack) == 10, 30, "canary weight 10")
+        harness.wait_for_stage(stack, 10, 30)
         _break(kind, flag, flag_server)
         code = driver.wait(60)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.faults import harness
-from tests.faults.server import FaultServer
+from tests.faults.server import FaultServer, RuntimeProxy
 from tests.integration.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -130,7 +130,7 @@ def _hung(stack: Stack, prometheus: FaultServer, state: Path, tmp_path: Path) ->
     driver = harness.Driver(state, "rollout", "rollout", str(spec))
     try:
         prometheus.wait_stalled(30)
-        harness.wait_for(lambda: harness.canary_weight(stack) == 10, 10, "canary weight 10")
+        harness.wait_for_stage(stack, 10, 10)
     except BaseException:
         driver.kill()
         raise
@@ -238,3 +238,51 @@ def test_a_dripping_kill_switch_during_rollback_is_loud_and_bounded(
     assert started
     assert driver.ended is not None
     assert driver.ended - driver.started < 60
+
+
+def test_a_router_that_stops_answering_during_rollback_is_loud_then_abort_restores(
+    stack: Stack,
+    prometheus: FaultServer,
+    runtime: RuntimeProxy,
+    weights: harness.Weights,
+    state: Path,
+    tmp_path: Path,
+) -> None:
+    """HAProxy's runtime API stops answering `set server` just as the rollback begins: every
+    attempt runs into its deadline, the run ends in exit 4 saying traffic may still reach the
+    canary, and `gate abort`, once HAProxy answers again, puts it back on stable."""
+    prometheus.set("normal", after=1, then="503")
+    spec = harness.write(
+        tmp_path / "rollout.yaml",
+        harness.spec(
+            stack,
+            prometheus.url,
+            consecutive_error_limit=0,
+            router_address=runtime.address,
+            router_timeout="500ms",
+        ),
+    )
+    driver = harness.Driver(state, "rollout", "rollout", str(spec))
+    try:
+        harness.wait_for_stage(stack, 10, 30)
+        runtime.hold("set server")
+        code = driver.wait(90)
+    finally:
+        driver.kill()
+    assert code == 4, driver.output()
+    assert "Traceback" not in driver.output()
+    assert "canary traffic could NOT be set to 0 after 5 attempts" in driver.stderr
+    assert harness.weights(stack) == {"canary": 10, "stable": 90}
+    journaled = harness.journal(state)
+    assert (journaled["status"], journaled["target_weight"]) == ("rollback-failed", 0)
+    retries = [e for e in harness.audit(state) if e["event"] == "rollback-retry"]
+    assert len(retries) == 5
+    status = harness.gate(state, "status", harness.NAME)
+    assert "a human must act" in status.stdout
+
+    runtime.release()
+    aborted = harness.gate(state, "abort", harness.NAME, timeout=60)
+    assert aborted.returncode == 1, aborted.stdout + aborted.stderr
+    assert harness.weights(stack) == {"canary": 0, "stable": 100}
+    assert harness.journal(state)["status"] == "aborted"
+    assert 100 not in weights.seen()

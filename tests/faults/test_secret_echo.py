@@ -141,3 +141,31 @@ def test_echoed_secrets_never_leave(
         (where, form) for where, text in places.items() for form in secret_forms if form in text
     ]
     assert leaks == []
+
+
+def test_a_crash_carrying_an_echoed_secret_saves_no_trace_of_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Should a bug ever let an echo reach an unexpected exception, neither the short message
+    nor the saved traceback (with its chained causes) carries the secret."""
+    from gate.cli.errors import run_guarded
+    from gate.secrets import SecretRef, reveal
+
+    monkeypatch.setenv("PROM_AUTH", f"Bearer {PROM_TOKEN}")
+    monkeypatch.setenv("GATE_CRASH_DIR", str(tmp_path / "crash"))
+    header = reveal(SecretRef("PROM_AUTH"))
+
+    def crash() -> int:
+        try:
+            raise ValueError("answer: " + " | ".join(credential_forms(header)))
+        except ValueError as exc:
+            raise RuntimeError(f"could not use {exc}") from exc
+
+    assert run_guarded(crash) == 3
+    err = capsys.readouterr().err
+    [saved] = (tmp_path / "crash").glob("gate-crash-*.log")
+    text = saved.read_text()
+    assert "RuntimeError: could not use answer: ***" in text
+    assert "ValueError" in text  # the cause is kept, redacted too
+    leaks = [f for f in forms(header) for where in (err, text) if f in where]
+    assert leaks == []
