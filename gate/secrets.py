@@ -143,3 +143,10 @@ def remember_set(refs: list[SecretRef]) -> None:
         value = os.environ.get(ref.var, "")
         if len(value) >= _MIN_LENGTH:
             remember(value)
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """``repr(value)`` for a message: secrets removed first, then cut to ``limit``, so a
+    secret is never half shown."""
+    text = redact(repr(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -11,7 +11,7 @@ from gate.checks.interface import CheckContext, CheckOutcome
 from gate.config.node import Node
 from gate.errors import ProviderRejected
 from gate.providers.traffic.settings import parse_pointer
-from gate.secrets import SecretRef, reveal
+from gate.secrets import SecretRef, reveal, shown
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,12 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     except KeyError:
         raise ProviderRejected(f"{reply.where}: nothing at JSON pointer {where!r}") from None
     if settings.equals is not None and value != settings.equals:
-        return CheckOutcome.failed(f"{where} is {value!r:.60}, expected {settings.equals!r}")
+        return CheckOutcome.failed(f"{where} is {shown(value, 60)}, expected {settings.equals!r}")
     if settings.max is not None or settings.min is not None:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return CheckOutcome.failed(f"{where} is {value!r:.60}, not a number")
+            return CheckOutcome.failed(f"{where} is {shown(value, 60)}, not a number")
         if settings.max is not None and value > settings.max:
             return CheckOutcome.failed(f"{where} is {value}, above {settings.max:g}")
         if settings.min is not None and value < settings.min:
             return CheckOutcome.failed(f"{where} is {value}, below {settings.min:g}")
-    return CheckOutcome.passed(f"{where} is {value!r:.60}")
+    return CheckOutcome.passed(f"{where} is {shown(value, 60)}")

@@ -71,15 +71,25 @@ def switch(flags: Sequence[Flag], enabled: bool) -> SwitchReport:
 
 
 def probe(flags: Sequence[Flag]) -> list[str]:
-    """Read-only checks that every kill switch can be switched: ``flag (why)`` for each that
-    cannot (wrong URL, missing file, misspelt feature, refused token)."""
-    problems: list[str] = []
-    for ref, provider in flags:
+    """Read-only checks that every kill switch can be switched, all at once (so several slow
+    flag services take one deadline, not one each): ``flag (why)`` for each that cannot
+    (wrong URL, missing file, misspelt feature, refused token)."""
+
+    def one(flag: Flag) -> str | None:
+        ref, provider = flag
         try:
             provider.can_write(ref)
         except GateError as exc:
-            problems.append(f"{ref} ({redact(str(exc))})")
-    return problems
+            return f"{ref} ({redact(str(exc))})"
+        return None
+
+    if not flags:
+        return []
+    pool = ThreadPoolExecutor(max_workers=min(16, len(flags)), thread_name_prefix="probe")
+    try:
+        return [p for p in pool.map(one, flags) if p is not None]
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def build_flags(configs: Sequence[Configured], context: BuildContext | None = None) -> list[Flag]:

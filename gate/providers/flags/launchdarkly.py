@@ -17,6 +17,7 @@ import httpx
 from gate.errors import ProviderRejected, ProviderUnavailable
 from gate.providers.flags.interface import FlagRef
 from gate.providers.http import HttpClient
+from gate.secrets import shown
 
 _NAME = "launchdarkly"
 API_VERSION = "20240415"
@@ -90,7 +91,7 @@ class LaunchDarklyProvider:
         on = env.get("on")
         if not isinstance(on, bool):
             raise ProviderRejected(
-                f"flag {flag.feature!r}: 'on' is {on!r:.30}, not true or false", provider=_NAME
+                f"flag {flag.feature!r}: 'on' is {shown(on, 30)}, not true or false", provider=_NAME
             )
         return on
 

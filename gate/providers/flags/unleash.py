@@ -14,6 +14,7 @@ import httpx
 from gate.errors import ProviderRejected
 from gate.providers.flags.interface import FlagRef
 from gate.providers.http import HttpClient
+from gate.secrets import shown
 
 _NAME = "unleash"
 
@@ -86,7 +87,7 @@ class UnleashProvider:
         enabled = env.get("enabled")
         if not isinstance(enabled, bool):
             raise ProviderRejected(
-                f"feature {flag.feature!r}: 'enabled' is {enabled!r:.30}, not true or false",
+                f"feature {flag.feature!r}: 'enabled' is {shown(enabled, 30)}, not true or false",
                 provider=_NAME,
             )
         return enabled

@@ -9,6 +9,7 @@ import httpx
 from gate.errors import ProviderRejected
 from gate.providers.flags.interface import FlagRef
 from gate.providers.http import HttpClient
+from gate.secrets import shown
 
 _NAME = "webhook"
 
@@ -48,7 +49,7 @@ class WebhookFlagProvider:
         value = reply.json_object().get("enabled")
         if not isinstance(value, bool):
             raise ProviderRejected(
-                f'{flag.feature}: expected {{"enabled": true|false}}, got {value!r:.30}',
+                f'{flag.feature}: expected {{"enabled": true|false}}, got {shown(value, 30)}',
                 provider=_NAME,
             )
         return value

@@ -21,15 +21,10 @@ import httpx
 from gate.errors import ProviderRejected
 from gate.providers.http import HttpClient, redact_url, snippet
 from gate.providers.metrics.interface import QueryResult, Sample
+from gate.secrets import shown
 
 _NAME = "prometheus"
 _SPECIAL = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
-
-
-def _shown(raw: object) -> str:
-    """A piece of an answer for a message: secrets taken out before it is cut short, so an
-    echoed credential never leaves even in part."""
-    return snippet(repr(raw), 60)
 
 
 def parse_value(raw: object) -> float:
@@ -47,23 +42,23 @@ def parse_value(raw: object) -> float:
             return float(raw)
         except OverflowError:
             pass
-    raise ProviderRejected(f"unexpected sample value {_shown(raw)}", provider=_NAME)
+    raise ProviderRejected(f"unexpected sample value {shown(raw)}", provider=_NAME)
 
 
 def _labels(raw: object) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ProviderRejected(f"unexpected series labels {_shown(raw)}", provider=_NAME)
+        raise ProviderRejected(f"unexpected series labels {shown(raw)}", provider=_NAME)
     return {str(k): str(v) for k, v in raw.items()}
 
 
 def _pair(raw: object) -> tuple[float, float]:
     if not isinstance(raw, list | tuple) or len(raw) != 2:
-        raise ProviderRejected(f"unexpected sample {_shown(raw)}", provider=_NAME)
+        raise ProviderRejected(f"unexpected sample {shown(raw)}", provider=_NAME)
     stamp = raw[0]
     if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
-        raise ProviderRejected(f"unexpected sample time {_shown(stamp)}", provider=_NAME)
+        raise ProviderRejected(f"unexpected sample time {shown(stamp)}", provider=_NAME)
     return float(stamp), parse_value(raw[1])
 
 
@@ -71,7 +66,7 @@ def _series(result: object) -> list[dict[str, Any]]:
     if result is None:
         return []
     if not isinstance(result, list) or not all(isinstance(item, dict) for item in result):
-        raise ProviderRejected(f"unexpected result {_shown(result)}", provider=_NAME)
+        raise ProviderRejected(f"unexpected result {shown(result)}", provider=_NAME)
     return result
 
 
@@ -166,7 +161,7 @@ class PrometheusProvider:
         for item in _series(data.get("result")):
             values = item.get("values")
             if values is not None and not isinstance(values, list):
-                raise ProviderRejected(f"unexpected values {_shown(values)}", provider=_NAME)
+                raise ProviderRejected(f"unexpected values {shown(values)}", provider=_NAME)
             points = [_pair(v) for v in values or []]
             series.append((_labels(item.get("metric")), points))
         return series

@@ -15,6 +15,7 @@ import httpx
 from gate.errors import ProviderRejected
 from gate.providers.http import HttpClient, redact_url
 from gate.providers.traffic.settings import parse_pointer
+from gate.secrets import shown
 
 _NAME = "webhook"
 
@@ -101,7 +102,7 @@ class WebhookRouter:
             ) from None
         if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
             raise ProviderRejected(
-                f"{reply.where}: {self._pointer_text} is {value!r:.40}, expected an integer",
+                f"{reply.where}: {self._pointer_text} is {shown(value, 40)}, expected an integer",
                 provider=_NAME,
             )
         if not 0 <= int(value) <= 100:
