@@ -505,6 +505,7 @@ def check_state_url(url: str, *, on_command_line: bool) -> str:
     try:
         parts = urlsplit(url)
         password = parts.password
+        parts.port  # noqa: B018 - raises on a port that is not a number in 0-65535
     except ValueError as exc:
         raise ConfigError(f"not a valid URL ({exc})", field=where) from None
     if parts.scheme not in STATE_URL_SCHEMES:

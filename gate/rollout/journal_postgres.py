@@ -113,8 +113,12 @@ def public_url(url: str) -> str:
 
 def connection_string(url: str) -> str:
     """libpq's connection string for ``url``: TLS verified away from loopback unless the URL
-    or $PGSSLMODE chooses, an application name, a connect timeout."""
-    params = conninfo_to_dict(url)
+    or $PGSSLMODE chooses, an application name, a connect timeout. A URL libpq cannot read
+    is a ValueError."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise ValueError(f"not a valid PostgreSQL URL ({str(exc).strip()})") from None
     extra: dict[str, Any] = {"application_name": "gate", "connect_timeout": CONNECT_TIMEOUT}
     hosts = str(params.get("host") or os.environ.get("PGHOST") or "").split(",")
     remote = any(h and not h.startswith("/") and h not in _LOOPBACK for h in hosts)

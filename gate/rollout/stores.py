@@ -21,11 +21,14 @@ def open_store(
     if not url:
         return LocalStore(state_dir(directory))
     check_state_url(url, on_command_line=on_command_line)
+    where = "--state-url" if on_command_line else "GATE_STATE_URL"
     try:
         from gate.rollout.journal_postgres import PostgresStore
     except ImportError:
         raise ConfigError(
-            "the PostgreSQL state store needs psycopg: pip install 'gate-cd[state]'",
-            field="--state-url" if on_command_line else "GATE_STATE_URL",
+            "the PostgreSQL state store needs psycopg: pip install 'gate-cd[state]'", field=where
         ) from None
-    return PostgresStore(url, lease_seconds=lease_seconds)
+    try:
+        return PostgresStore(url, lease_seconds=lease_seconds)
+    except ValueError as exc:
+        raise ConfigError(str(exc), field=where) from None
