@@ -200,6 +200,11 @@ class Controller:
                 return RolloutResult(
                     RolloutStatus.INTERRUPTED, "interrupted before any traffic moved"
                 )
+            if self.state.status is RolloutStatus.ROLLING_BACK:
+                # a rollback is finished whatever --on-interrupt says: a failed canary left
+                # as interrupted could be resumed and promoted
+                result = self._rollback(self.state.reason)
+                return RolloutResult(RolloutStatus.INTERRUPTED, result.reason)
             if self.on_interrupt == "leave":
                 weight = self._read_weight()
                 self._save(status=RolloutStatus.INTERRUPTED, weight=weight, reason="interrupted")

@@ -528,3 +528,29 @@ def test_an_unreachable_router_at_start_changes_nothing(tmp_path: Path) -> None:
     state = Journal(tmp_path / "state", "checkout").load()
     assert state is not None
     assert state.status == "failed-to-start"
+
+
+def test_an_interrupt_during_a_rollback_finishes_it_even_when_asked_to_leave_traffic(
+    tmp_path: Path,
+) -> None:
+    """--on-interrupt leave keeps a healthy canary where it is; it never stops a rollback
+    half way: a failed canary left as `interrupted` could be resumed and promoted."""
+
+    class InterruptedOnce(FakeRouter):
+        cut_short = False
+
+        def set_canary_weight(self, percent: int) -> None:
+            if percent == 0 and not self.cut_short:
+                self.cut_short = True  # the first try at 0 is cut short by SIGTERM
+                raise Interrupted("SIGTERM")
+            super().set_canary_weight(percent)
+
+    router = InterruptedOnce()
+    c, _ = controller(tmp_path, spec(), constant(0.5), router, on_interrupt="leave")
+    result = c.run()
+    assert (result.status, result.exit_code) == ("interrupted", 130)
+    assert router.weight == 0
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "rolled-back"
+    assert "analysis failed" in state.reason
