@@ -117,12 +117,26 @@ class Cron:
         prev: datetime = it.get_prev(datetime)
         return prev
 
+    def _first_start_after(self, t: datetime) -> datetime:
+        from croniter import croniter
+
+        nxt: datetime = croniter(self.expression, t.astimezone(self.tz)).get_next(datetime)
+        return nxt
+
+    def _covering_starts(self, t: datetime) -> list[datetime]:
+        """Starts whose activation contains ``t``. The first start after ``t - duration``
+        (croniter's forward search) is always found when there is one: its backward search
+        skips starts in the hour the clocks go back."""
+        utc = t.astimezone(UTC)
+        starts = (self._prev_start(t), self._first_start_after(utc - self.duration))
+        return [s for s in starts if s.astimezone(UTC) <= utc < s.astimezone(UTC) + self.duration]
+
     def active(self, t: datetime) -> bool:
-        start = self._prev_start(t)
-        return start.astimezone(UTC) <= t.astimezone(UTC) < start.astimezone(UTC) + self.duration
+        return bool(self._covering_starts(t))
 
     def current_end(self, t: datetime) -> datetime:
-        return (self._prev_start(t).astimezone(UTC) + self.duration).astimezone(self.tz)
+        latest = max(self._covering_starts(t), key=lambda s: s.astimezone(UTC))
+        return (latest.astimezone(UTC) + self.duration).astimezone(self.tz)
 
     def next_start(self, t: datetime) -> datetime | None:
         from croniter import croniter

@@ -72,6 +72,30 @@ def test_cron_window_duration_is_elapsed_time_across_dst() -> None:
     assert not run("2026-03-30T09:00:00+02:00", weekend).findings
 
 
+@pytest.mark.parametrize(
+    "when",
+    [
+        "2026-10-25T02:40:00+02:00",  # 10 min after the start, still summer time
+        "2026-10-25T02:00:00+01:00",  # the clocks went back: 30 min after the start
+        "2026-10-25T02:20:00+01:00",  # 50 min after the start
+    ],
+)
+def test_a_cron_window_starting_in_the_repeated_hour_covers_its_whole_duration(
+    when: str,
+) -> None:
+    """Berlin leaves summer time at 03:00 CEST on 2026-10-25, back to 02:00 CET: a deny
+    window starting at 02:30 for one hour covers 02:30 CEST to 02:30 CET, every minute."""
+    nightly = {
+        "name": "nightly-batch",
+        "type": "deny",
+        "timezone": "Europe/Berlin",
+        "cron": "30 2 * * *",
+        "duration": "1h",
+    }
+    assert "nightly-batch" in {f.rule for f in run(when, nightly).findings}
+    assert not run("2026-10-25T03:30:00+01:00", nightly).findings
+
+
 def test_one_off_dates_are_inclusive_local_days() -> None:
     freeze = {
         "name": "year-end",
