@@ -1,6 +1,8 @@
 """``type: github``: the commit's check runs and statuses succeeded, and the pull request has
 enough approvals from people other than its author (more when it touches critical paths) and
-no outstanding request for changes.
+no outstanding request for changes. A change request with neither a commit (nor
+``GITHUB_SHA``) nor a pull request gives nothing to check: the check cannot run, and fails
+closed.
 
 Reviews count as GitHub counts them for a merge: each reviewer's latest review that is not a
 comment (``APPROVED``, ``CHANGES_REQUESTED`` or ``DISMISSED``); the author's never count, nor
@@ -88,11 +90,18 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
             line=settings.where.line,
             field=settings.where.field,
         )
+    token = reveal(settings.token)
+    if not sha and change.pull_request is None:
+        raise ConfigError(
+            "neither a commit nor a pull request to check: set commit or pullRequest on the "
+            "change request",
+            file=settings.where.file,
+            line=settings.where.line,
+            field=settings.where.field,
+        )
     api = settings.api_url or os.environ.get("GITHUB_API_URL", DEFAULT_API)
     problems: list[str] = []
-    with GitHubClient(
-        token=reveal(settings.token), repository=repo, api_url=api, timeout=context.timeout
-    ) as client:
+    with GitHubClient(token=token, repository=repo, api_url=api, timeout=context.timeout) as client:
         if sha:
             runs = client.check_runs(sha)
             own = _own_check_runs(client, runs, repo, sha)

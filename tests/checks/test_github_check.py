@@ -32,6 +32,7 @@ from gate.checks.interface import CheckContext, CheckOutcome, Status
 from gate.checks.registry import CHECKS, parse_checks
 from gate.config.loader import load_text
 from gate.config.node import Node
+from gate.errors import GateError
 from tests.policy.helpers import change
 
 API = "https://api.github.com"
@@ -378,3 +379,16 @@ def test_pagination_under_the_oldest_supported_httpx(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_a_change_with_neither_commit_nor_pull_request_is_not_passed(
+    github: StrictGitHub,
+) -> None:
+    """With no commit (nor GITHUB_SHA) and no pull request there is nothing to ask GitHub
+    about: the check cannot decide, so it never says checks green and reviews sufficient."""
+    doc = load_text(yaml.safe_dump({"checks": [{"type": "github"}]}), "p.yaml")
+    (spec,) = parse_checks([Node(doc, ("checks", 0))])
+    c = change(repository="acme/shop")
+    with pytest.raises(GateError, match="neither a commit nor a pull request"):
+        CHECKS["github"].run(spec.settings, c, CheckContext(10.0))
+    assert github.unexpected == []
