@@ -37,6 +37,10 @@ def bundled_policy_dir() -> Path:
     return Path(str(resources.files("gate").joinpath("bundled_policies")))
 
 
+def _is_policy_file(path: Path) -> bool:
+    return path.suffix.lower() in POLICY_SUFFIXES and path.is_file()
+
+
 def policy_files(paths: Sequence[str], *, include_default: bool = True) -> list[Path]:
     """The default bundled policy (unless excluded), then each path: a file or a directory.
     A file named twice (or the bundled policy itself, by way of a checkout's ``policies/``)
@@ -48,11 +52,22 @@ def policy_files(paths: Sequence[str], *, include_default: bool = True) -> list[
         p = Path(raw)
         if p.is_dir():
             try:
-                found = sorted(
-                    f for f in p.iterdir() if f.suffix in POLICY_SUFFIXES and f.is_file()
+                found = sorted(f for f in p.iterdir() if _is_policy_file(f))
+                nested = sorted(
+                    d.name
+                    for d in p.iterdir()
+                    if d.is_dir()
+                    and not d.name.startswith(".")
+                    and any(map(_is_policy_file, d.rglob("*")))
                 )
             except PermissionError:
                 raise ConfigError("permission denied", file=raw) from None
+            if nested:  # never apply part of the policies a directory holds
+                raise ConfigError(
+                    f"{nested[0]}/ holds policies, and a directory's subdirectories are not "
+                    "read: give it with its own --policy",
+                    file=raw,
+                )
             if not found:
                 raise ConfigError("directory holds no .yaml, .yml or .json policy", file=raw)
             files.extend(found)
