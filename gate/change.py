@@ -50,6 +50,7 @@ class ChangeRequest:
     repository: str = ""
     commit: str = ""
     pull_request: int | None = None
+    environment: str = ""  # the environment the change is for; gate check --env must agree
     flags: tuple[Configured, ...] = ()
     fields: Mapping[str, Any] = field(default_factory=dict)
     source: Document | None = None
@@ -118,6 +119,7 @@ def parse_change(doc: Document) -> ChangeRequest:
         repository=d.get("repository", ""),
         commit=d.get("commit", ""),
         pull_request=int(pr) if pr is not None else None,
+        environment=d.get("environment", ""),
         flags=flags,
         fields=dict(d),
         source=doc,

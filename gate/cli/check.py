@@ -69,7 +69,8 @@ Exit codes: 0 allowed (warnings allowed unless --fail-on warn), 1 blocked,
     "environment",
     envvar="GATE_ENV",
     default="",
-    help="Target environment; picks the policies and rules scoped to it.",
+    help="Target environment; picks the policies and rules scoped to it (default: the "
+    "change request's environment, which it must match).",
 )
 @click.option(
     "--format",

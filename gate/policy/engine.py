@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from gate.change import ChangeRequest, ChangeType
 from gate.checks.interface import CheckSpec, OnError, Status
 from gate.checks.runner import CheckResult
+from gate.errors import ConfigError
 from gate.policy import rules as rule_checks
 from gate.policy.model import ENFORCEMENT_SEVERITY, Policy, Rule
 from gate.policy.result import (
@@ -138,7 +139,17 @@ def evaluate(
     override: str | None = None,
     live_checks_runner: LiveChecksRunner | None = None,
 ) -> Evaluation:
-    """Decide allow / warn / block for ``change`` under ``policies``."""
+    """Decide allow / warn / block for ``change`` under ``policies``, in ``environment`` or,
+    when none is given, the one the change request names."""
+    if change.environment and environment and environment != change.environment:
+        raise ConfigError(
+            f"the change request is for {change.environment!r}; it cannot be checked for "
+            f"{environment!r}",
+            file=change.file,
+            line=change.line_of("environment"),
+            field="environment",
+        )
+    environment = environment or change.environment
     now = now or datetime.now(UTC)
     applicable = [p for p in policies if p.scope.applies(environment, change.affected_services)]
     findings: list[Finding] = []

@@ -117,3 +117,29 @@ def test_a_later_policy_replaces_a_bundled_rule_by_id() -> None:
     )
     e = default_eval(change(scheduledTime="2026-11-24T07:00:00+00:00"), off)
     assert "business-hours" not in {f.rule for f in e.findings}
+
+
+def test_a_change_request_is_checked_in_the_environment_it_names() -> None:
+    """A change request's own ``environment`` picks the policies scoped to it when no
+    environment is given (--env), and one that contradicts it is bad input: it used to be
+    read and ignored, so a production change checked without --env skipped every
+    production-only policy."""
+    from gate.errors import ConfigError
+    from gate.policy.engine import evaluate
+
+    freeze = policy(
+        {
+            "scope": {"environments": ["production"]},
+            "windows": [{"name": "freeze", "type": "deny", "days": ["mon", "tue", "wed"]}],
+        }
+    )
+    production = change(environment="production")  # scheduled on a Tuesday
+    assert evaluate(production, [freeze]).decision is Decision.BLOCK
+    assert evaluate(production, [freeze], environment="production").decision is Decision.BLOCK
+    assert evaluate(change(), [freeze]).decision is Decision.ALLOW
+    with pytest.raises(ConfigError) as caught:
+        evaluate(production, [freeze], environment="staging")
+    assert caught.value.one_line() == (
+        "change.yaml:15: environment: the change request is for 'production'; it cannot be "
+        "checked for 'staging'"
+    )
