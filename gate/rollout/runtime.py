@@ -280,6 +280,8 @@ class AbortResult:
 
 
 FINISHED = (RolloutStatus.PROMOTED, RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED)
+# what a driver that stopped may have left with traffic on the canary: rolled back here
+LEFT_ON_CANARY = (*ACTIVE, RolloutStatus.ROLLBACK_FAILED, RolloutStatus.INTERRUPTED)
 
 
 def abort(
@@ -322,7 +324,7 @@ def abort(
             status = final.status if final else None
             if status in (RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED):
                 return AbortResult(status, f"{name}: {status}", 1)
-            if final is None or live_driver(j) is not None or status not in ACTIVE:
+            if final is None or live_driver(j) is not None or status not in LEFT_ON_CANARY:
                 raise StateError(
                     f"{name} is {status or 'unknown'} after {wait_seconds:g}s; check "
                     f"`gate status {name}`"
