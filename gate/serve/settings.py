@@ -36,8 +36,10 @@ class ServeSettings:
 
     def allowed_prometheus(self) -> frozenset[str]:
         """The normalised Prometheus URLs a request may name."""
-        urls = [*self.allow_prometheus, *([self.prometheus] if self.prometheus else [])]
-        return frozenset(normalise_url(u, "--allow-prometheus") for u in urls)
+        named = [(u, "--allow-prometheus") for u in self.allow_prometheus]
+        if self.prometheus:
+            named.append((self.prometheus, "--prometheus"))
+        return frozenset(normalise_url(u, flag) for u, flag in named)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
