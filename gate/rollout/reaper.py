@@ -55,8 +55,16 @@ def reap(
     with store(options) as opened:
         for name in opened.names():
             j = opened.journal(name)
-            state = j.load()
-            if state is None or state.status not in ACTIVE or live_driver(j) is not None:
+            try:
+                state = j.load()
+                driven = state is not None and live_driver(j) is not None
+            except GateError as exc:  # one damaged journal must not stop the others' rollback
+                why = f"{redact(str(exc))}; its traffic and kill switches were not checked"
+                unread = Reaped(name, "error", why)
+                note(f"{name}: {unread.outcome}: {unread.message}")
+                done.append(unread)
+                continue
+            if state is None or state.status not in ACTIVE or driven:
                 continue
             last = j.driver()
             gone = (

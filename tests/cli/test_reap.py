@@ -186,6 +186,27 @@ def test_a_failed_rollback_is_named_and_exits_4(
     )
 
 
+def test_a_damaged_journal_is_named_and_the_others_are_still_reaped(
+    gate: Gate, tmp_path: Path
+) -> None:
+    """One rollout's unreadable state must not keep `gate reap` from rolling back the rest."""
+    backend = Options(state_dir=str(tmp_path / "state"))
+    flags = flag_file(tmp_path / "flags.json")
+    orphaned(backend, flags, name="aaa-damaged")
+    (tmp_path / "state" / "aaa-damaged" / "state.json").write_text("{torn", encoding="utf-8")
+    orphaned(backend, flags)
+    result = gate("reap", "--state-dir", str(tmp_path / "state"))
+    assert result.code == 4
+    assert result.out == "aaa-damaged: error\ncheckout: aborted\n"
+    failed = [line for line in result.err.splitlines() if line.startswith("gate: error:")]
+    assert len(failed) == 1
+    assert failed[0].startswith("gate: error: REAP FAILED for aaa-damaged: ")
+    assert "state.json is damaged" in failed[0]
+    assert "not checked" in failed[0]
+    assert load(backend).status is RolloutStatus.ABORTED
+    assert flag_default(flags) == "off"
+
+
 def test_reapers_racing_reap_each_rollout_once(backend: Options, tmp_path: Path) -> None:
     flags = flag_file(tmp_path / "flags.json")
     names = [f"svc-{i}" for i in range(6)]
