@@ -388,6 +388,8 @@ class Analyzer:
             )
         if counts["canaryRequests"] == 0:
             return self._no_data(m, result, "no canary requests in the interval")
+        if counts["baselineRequests"] == 0:  # nothing to compare with: the judge learnt nothing
+            return self._no_data(m, result, "no baseline requests in the interval", rate)
         return result(Outcome.SUCCESS, rate, base, proof, evidence=evidence)
 
     def _buckets(self, query: str) -> dict[float, float]:
@@ -436,6 +438,8 @@ class Analyzer:
             )
         if all_c == 0:
             return self._no_data(m, result, "no canary requests in the interval")
+        if all_b == 0:  # nothing to compare with: the judge learnt nothing
+            return self._no_data(m, result, "no baseline requests in the interval", share)
         return result(Outcome.SUCCESS, share, base, proof)
 
     # -- proof and stage-end judgements --------------------------------------------------------

@@ -1,0 +1,64 @@
+"""Ways a careless spec or an unlucky metrics server could get a bad canary promoted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from gate.providers.metrics.interface import QueryResult, Sample
+from tests.rollout.fakes import Answer, FakeMetrics, FakeRouter, controller, spec
+
+COUNT_QUERIES = {
+    "canaryErrors": "ce[{{ interval }}]",
+    "canaryRequests": "cr[{{ interval }}]",
+    "baselineErrors": "be[{{ interval }}]",
+    "baselineRequests": "br[{{ interval }}]",
+}
+SHORT = [{"weight": 10, "duration": "1m"}, {"weight": 100}]
+
+
+def test_a_canary_failing_every_request_is_not_promoted_when_the_baseline_has_no_data(
+    tmp_path: Path,
+) -> None:
+    # the baseline's selectors match nothing (a wrong label): with no baseline requests the
+    # judge has nothing to compare with, so nothing it says is evidence
+    answers: dict[str, Answer] = {"ce": 500.0, "cr": 500.0, "be": None, "br": None}
+    metrics = FakeMetrics(lambda query, n: answers[query.split("[")[0]])
+    s = spec(
+        analysis__metrics=[{"name": "errors", "judge": "sequential", **COUNT_QUERIES}],
+        analysis__onInconclusive="fail",
+        stages=SHORT,
+    )
+    router = FakeRouter()
+    c, _ = controller(tmp_path, s, metrics, router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "no baseline requests" in result.reason
+    assert router.history == [10, 0]
+
+
+def test_a_slow_canary_is_not_promoted_when_the_baseline_histogram_has_no_data(
+    tmp_path: Path,
+) -> None:
+    class Buckets(FakeMetrics):
+        def query(self, query: str, at: datetime | None = None) -> QueryResult:
+            self.calls.append(query)
+            if query == "base_hist":
+                return QueryResult(query, ())
+            # every canary request slower than 0.5 s
+            return QueryResult(query, (Sample({"le": "0.5"}, 0.0), Sample({"le": "+Inf"}, 400.0)))
+
+    latency = {
+        "name": "latency",
+        "judge": "sequential-latency",
+        "canaryHistogram": "canary_hist",
+        "baselineHistogram": "base_hist",
+        "threshold": 0.5,
+    }
+    s = spec(analysis__metrics=[latency], analysis__onInconclusive="fail", stages=SHORT)
+    router = FakeRouter()
+    c, _ = controller(tmp_path, s, Buckets(lambda query, n: None), router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "no baseline requests" in result.reason
+    assert router.history == [10, 0]
