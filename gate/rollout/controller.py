@@ -339,6 +339,7 @@ class Controller:
         stages = self.spec.stages
         for index in range(start, len(stages)):
             stage = stages[index]
+            self._drop_promote(f"it was asked before stage {index + 1} began")
             self._save(stage=index, status=RolloutStatus.PROGRESSING)
             last = index == len(stages) - 1
             if last:
@@ -439,6 +440,8 @@ class Controller:
             if now < next_tick:
                 self.sleep(min(POLL, next_tick - now))
                 continue
+            if stage.duration is not None:
+                self._drop_promote(f"stage {index + 1} is timed: it ends on its measurements")
             next_tick = max(next_tick + interval, now)
             measured_at = now
             failure = self._tick(stage.error_threshold, started, stage.duration)
@@ -492,6 +495,7 @@ class Controller:
         return self._pause(reason)
 
     def _pause(self, reason: str) -> str | None:
+        self._drop_promote("it was asked before this pause; promote again to go on")
         self._save(status=RolloutStatus.PAUSED, reason=f"inconclusive: {reason}")
         self._event(
             EventKind.PAUSED,
@@ -516,6 +520,12 @@ class Controller:
             f"analysis inconclusive and nobody acted within "
             f"{self.spec.analysis.pause_timeout:g}s: {reason}"
         )
+
+    def _drop_promote(self, why: str) -> None:
+        """Drop a `gate promote` that nothing waits for, saying so: it releases only the
+        paused or manual stage it was asked in, never a later one nobody has looked at."""
+        if self.journal.take_request("promote") is not None:
+            self._event(EventKind.WARNING, f"`gate promote` ignored: {why}")
 
     # -- rollback -----------------------------------------------------------------------------
 

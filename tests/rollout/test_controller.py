@@ -133,12 +133,17 @@ def test_inconclusive_pause_released_by_promote(tmp_path: Path) -> None:
     def answer(q: str, n: int) -> float | None:
         if n == 1:
             return 0.01  # the start-up check
-        if n == 2:
-            journal.request("promote", "looked at it")  # as `gate promote` would, while paused
-            return None
-        return 0.01
+        return None if n == 2 else 0.01
 
     c, events = controller(tmp_path, spec(), FakeMetrics(answer))
+    wait = c.sleep
+
+    def sleep(seconds: float) -> None:
+        if c.state is not None and c.state.status == "paused":
+            journal.request("promote", "looked at it")  # as `gate promote` would, while paused
+        wait(seconds)
+
+    c.sleep = sleep
     assert c.run().status == "promoted"
     kinds = [e.kind for e in events]
     assert (

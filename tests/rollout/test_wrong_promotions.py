@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from gate.providers.metrics.interface import QueryResult, Sample
 from tests.rollout.fakes import Answer, FakeMetrics, FakeRouter, controller, spec
@@ -62,3 +64,56 @@ def test_a_slow_canary_is_not_promoted_when_the_baseline_histogram_has_no_data(
     assert result.status == "rolled-back"
     assert "no baseline requests" in result.reason
     assert router.history == [10, 0]
+
+
+def promote_during_first_stage(answers: Callable[[int], Answer]) -> tuple[FakeMetrics, list[Any]]:
+    """Metrics answering ``answers(call)``; on the second call an operator runs `gate
+    promote` while the first (timed) stage is still measuring."""
+    held: list[Any] = []
+
+    def answer(query: str, n: int) -> Answer:
+        if n == 2:
+            held[0].journal.request("promote", "promoted by hand")
+        return answers(n)
+
+    return FakeMetrics(answer), held
+
+
+def test_a_promote_asked_during_a_timed_stage_does_not_release_a_later_pause(
+    tmp_path: Path,
+) -> None:
+    # stage 2 sees no data once: the rollout pauses for a human, who never answers
+    metrics, held = promote_during_first_stage(lambda n: None if n == 8 else 0.01)
+    s = spec(
+        stages=[
+            {"weight": 10, "duration": "1m"},
+            {"weight": 50, "duration": "1m"},
+            {"weight": 100},
+        ],
+        analysis__pauseTimeout="5m",
+    )
+    router = FakeRouter()
+    c, events = controller(tmp_path, s, metrics, router)
+    held.append(c)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "nobody acted within 300s" in result.reason
+    assert router.history == [10, 50, 0]
+    assert any("`gate promote` ignored: stage 1 is timed" in e.message for e in events)
+
+
+def test_a_promote_asked_during_a_timed_stage_does_not_release_a_later_manual_stage(
+    tmp_path: Path,
+) -> None:
+    metrics, held = promote_during_first_stage(lambda n: 0.01)
+    s = spec(
+        stages=[{"weight": 10, "duration": "1m"}, {"weight": 50, "timeout": "5m"}, {"weight": 100}]
+    )
+    router = FakeRouter()
+    c, events = controller(tmp_path, s, metrics, router)
+    held.append(c)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "nobody promoted stage 2 within 300s" in result.reason
+    assert router.history == [10, 50, 0]
+    assert any("`gate promote` ignored: stage 1 is timed" in e.message for e in events)
