@@ -4,7 +4,8 @@ A measurement is a success, failure, inconclusive or error:
 
 * an empty result or NaN is *no data*, handled by the metric's ``onNoData`` (inconclusive by
   default; ``fail``; or ``pass`` as an explicit choice) and never a silent success;
-* ``+Inf`` fails a ``max`` and passes a ``min`` (``-Inf`` the other way round);
+* ``+Inf`` fails a ``max`` and passes a ``min`` (``-Inf`` the other way round), and fails
+  a mann-whitney metric watching that direction (an infinite baseline is an error);
 * several series are an error unless the metric says how to ``aggregate`` them;
 * a provider failure is an error; errors in a row past ``consecutiveErrorLimit`` fail.
 
@@ -31,7 +32,7 @@ from typing import Any
 from gate.errors import ProviderError
 from gate.judge import CountJudge, Counts, Verdict
 from gate.providers.metrics.interface import MetricsProvider, QueryResult
-from gate.rollout.spec import COUNT_QUERIES, Analysis, Metric, MetricJudge
+from gate.rollout.spec import COUNT_QUERIES, Analysis, Direction, Metric, MetricJudge
 from gate.rollout.templates import render
 from gate.secrets import redact
 
@@ -482,6 +483,15 @@ class Analyzer:
             baseline = _value(self._query(m.baseline_query or ""), m.aggregate)
         except _NoData as exc:
             return self._no_data(m, result, str(exc))
+        if not math.isfinite(value):  # beyond any baseline, and no shift can be computed
+            way = Direction.INCREASE if value > 0 else Direction.DECREASE
+            bad = m.direction in (way, Direction.EITHER)
+            outcome = Outcome.FAILURE if bad else Outcome.ERROR
+            return result(outcome, value, baseline, "the canary's value is infinite")
+        if not math.isfinite(baseline):
+            return result(
+                Outcome.ERROR, value, baseline, "the baseline's value is infinite: no comparison"
+            )
         canary_series, baseline_series = self._series.setdefault(m.name, ([], []))
         canary_series.append(value)
         baseline_series.append(baseline)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -117,3 +119,49 @@ def test_a_promote_asked_during_a_timed_stage_does_not_release_a_later_manual_st
     assert "nobody promoted stage 2 within 300s" in result.reason
     assert router.history == [10, 50, 0]
     assert any("`gate promote` ignored: stage 1 is timed" in e.message for e in events)
+
+
+MANN_WHITNEY = {
+    "name": "latency",
+    "judge": "mann-whitney",
+    "query": "p99_canary",
+    "baselineQuery": "p99_baseline",
+    "direction": "increase",
+}
+
+
+def test_a_canary_whose_metric_is_infinite_is_never_classified_a_pass(tmp_path: Path) -> None:
+    # p99 latency of +Inf (the quantile fell in the +Inf bucket): worse than any baseline
+    rng = random.Random(5)
+
+    def answer(query: str, n: int) -> Answer:
+        if query == "p99_canary":
+            return math.inf if n > 1 else 0.2  # the start-up check saw a number
+        return 0.2 * (1 + rng.gauss(0, 0.05))
+
+    s = spec(
+        analysis__metrics=[MANN_WHITNEY], stages=[{"weight": 10, "duration": "2m"}, {"weight": 100}]
+    )
+    router = FakeRouter()
+    c, _ = controller(tmp_path, s, FakeMetrics(answer), router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "latency=inf" in result.reason
+    assert router.history == [10, 0]
+
+
+def test_an_infinite_baseline_is_no_comparison(tmp_path: Path) -> None:
+    def answer(query: str, n: int) -> Answer:
+        return math.inf if query == "p99_baseline" else 0.2
+
+    s = spec(
+        analysis__metrics=[MANN_WHITNEY],
+        analysis__consecutiveErrorLimit=2,
+        stages=[{"weight": 10, "duration": "2m"}, {"weight": 100}],
+    )
+    router = FakeRouter()
+    c, _ = controller(tmp_path, s, FakeMetrics(answer), router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "3 errors in a row" in result.reason
+    assert router.history == [10, 0]
