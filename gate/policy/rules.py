@@ -94,15 +94,26 @@ def _check_field(rule: Rule, change: ChangeRequest, policy: Policy) -> tuple[str
     return (problem, name) if problem else None
 
 
+def _person(name: str) -> str:
+    """Who a name in ``approvers`` or ``author`` is: logins and e-mail addresses are the same
+    person in any case, with or without surrounding spaces."""
+    return name.strip().casefold()
+
+
 def _check_approvals(rule: Rule, change: ChangeRequest, policy: Policy) -> tuple[str, str] | None:
     need = rule.params["minimum"].get(change.risk_level.value, 0)
-    people = sorted({a for a in change.approvers if a and a != change.author})
+    author = _person(change.author)
+    named: dict[str, str] = {}  # one person however their name is cased or padded
+    for a in change.approvers:
+        if _person(a) and _person(a) != author:
+            named.setdefault(_person(a), a.strip())
+    people = sorted(named.values())
     if len(people) >= need:
         return None
     given = f" ({', '.join(people)})" if people else ""
-    author = " other than the author" if change.author else ""
+    besides = " other than the author" if change.author else ""
     return (
-        f"riskLevel {change.risk_level.value} needs {need} approvers{author}; "
+        f"riskLevel {change.risk_level.value} needs {need} approvers{besides}; "
         f"{len(people)} given{given}",
         "approvers",
     )

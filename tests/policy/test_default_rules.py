@@ -63,6 +63,21 @@ def test_critical_needs_two_approvers_other_than_the_author(
     assert ("critical-approvers" in found) is blocked
 
 
+@pytest.mark.parametrize(
+    ("approvers", "author"),
+    [(["bob", "Bob"], "z"), (["bob", " bob "], "z"), (["bob", "Alice"], "alice")],
+)
+def test_one_person_is_one_approver_however_the_name_is_written(
+    approvers: list[str], author: str
+) -> None:
+    """GitHub logins and e-mail addresses are the same person in any case: a name repeated
+    in another case, or the author's own name re-cased, is not a second approver."""
+    e = default_eval(change(riskLevel="critical", approvers=approvers, author=author))
+    assert e.decision is Decision.BLOCK
+    (finding,) = [f for f in e.findings if f.rule == "critical-approvers"]
+    assert "1 given" in finding.message
+
+
 def test_emergency_needs_a_justification() -> None:
     assert rules(type="emergency")["emergency-justification"] is Severity.BLOCK
     assert "emergency-justification" not in rules(type="emergency", justification="INC-1 outage")
