@@ -72,12 +72,17 @@ def _bypass(policy: Policy, change: ChangeRequest, override: str | None) -> tupl
     return None
 
 
-def _effective_rules(policies: Sequence[Policy]) -> list[tuple[Rule, Policy]]:
-    """Every enabled rule with its policy; a later policy's rule of the same id replaces (or,
-    with ``enabled: false``, removes) an earlier one."""
+def _effective_rules(
+    policies: Sequence[Policy], environment: str, services: tuple[str, ...]
+) -> list[tuple[Rule, Policy]]:
+    """Every enabled rule that applies here, with its policy; a later policy's rule of the
+    same id replaces (or, with ``enabled: false``, removes) an earlier one only where its own
+    scope applies: a replacement scoped to staging leaves production its original rule."""
     by_id: dict[str, tuple[Rule, Policy]] = {}
     for policy in policies:
         for rule in policy.rules:
+            if not rule.scope.applies(environment, services):
+                continue
             by_id.pop(rule.id, None)
             if rule.enabled:
                 by_id[rule.id] = (rule, policy)
@@ -166,9 +171,7 @@ def evaluate(
         )
         return False
 
-    for rule, policy in _effective_rules(applicable):
-        if not rule.scope.applies(environment, change.affected_services):
-            continue
+    for rule, policy in _effective_rules(applicable, environment, change.affected_services):
         if not rule_checks.applies(rule, change):
             continue
         finding = rule_checks.check(rule, change, policy)

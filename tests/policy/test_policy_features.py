@@ -143,3 +143,43 @@ def test_a_change_request_is_checked_in_the_environment_it_names() -> None:
         "change.yaml:15: environment: the change request is for 'production'; it cannot be "
         "checked for 'staging'"
     )
+
+
+def test_a_replacement_scoped_elsewhere_leaves_the_rule_in_force_here() -> None:
+    """A team relaxes rollback-plan for staging with a rule of the same id scoped to staging:
+    production keeps the bundled rule (the replacement used to remove it everywhere)."""
+    relaxed = policy(
+        {
+            "rules": [
+                {
+                    "id": "rollback-plan",
+                    "kind": "field",
+                    "field": "rollbackPlan",
+                    "minLength": 5,
+                    "enforcement": "warn",
+                    "scope": {"environments": ["staging"]},
+                }
+            ]
+        }
+    )
+    short = change(rollbackPlan="redeploy")
+    production = default_eval(short, relaxed, env="production")
+    assert production.decision is Decision.BLOCK
+    assert [f.rule for f in production.findings] == ["rollback-plan"]
+    staging = default_eval(short, relaxed, env="staging")
+    assert staging.decision is Decision.ALLOW
+    off = policy(
+        {
+            "rules": [
+                {
+                    "id": "rollback-plan",
+                    "kind": "field",
+                    "field": "rollbackPlan",
+                    "enabled": False,
+                    "scope": {"environments": ["staging"]},
+                }
+            ]
+        }
+    )
+    assert default_eval(short, off, env="production").decision is Decision.BLOCK
+    assert default_eval(short, off, env="staging").decision is Decision.ALLOW
