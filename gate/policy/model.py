@@ -14,6 +14,12 @@ from gate.policy.windows import Window
 ENFORCEMENT_SEVERITY = {"block": Severity.BLOCK, "warn": Severity.WARN, "audit": Severity.INFO}
 
 
+def same_name(name: str) -> str:
+    """An environment or service name as compared: ``Production`` and ``production `` are
+    the environment a policy scoped to ``production`` means."""
+    return name.strip().casefold()
+
+
 @dataclass(frozen=True)
 class Scope:
     """Environments and services something applies to; empty means all."""
@@ -22,9 +28,13 @@ class Scope:
     services: frozenset[str] = frozenset()
 
     def applies(self, environment: str, services: tuple[str, ...]) -> bool:
-        if self.environments and environment not in self.environments:
+        if self.environments and same_name(environment) not in set(
+            map(same_name, self.environments)
+        ):
             return False
-        return not self.services or bool(self.services.intersection(services))
+        return not self.services or bool(
+            set(map(same_name, self.services)).intersection(map(same_name, services))
+        )
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from gate.change import ChangeRequest
 from gate.errors import ConfigError
-from gate.policy.model import Policy, Rule
+from gate.policy.model import Policy, Rule, same_name
 from gate.policy.result import Finding, SourceLocation
 from gate.policy.windows import WEEKDAY_LABELS
 
@@ -143,7 +143,8 @@ def _check_hours(rule: Rule, change: ChangeRequest, policy: Policy) -> tuple[str
 
 
 def _check_services(rule: Rule, change: ChangeRequest, policy: Policy) -> tuple[str, str] | None:
-    touched = sorted(set(change.affected_services) & set(rule.params["services"]))
+    critical = {same_name(s) for s in rule.params["services"]}
+    touched = sorted({s for s in change.affected_services if same_name(s) in critical})
     if not touched:
         return None
     return f"touches critical service{'s' if len(touched) > 1 else ''} {', '.join(touched)}", (

@@ -183,3 +183,26 @@ def test_a_replacement_scoped_elsewhere_leaves_the_rule_in_force_here() -> None:
     )
     assert default_eval(short, off, env="production").decision is Decision.BLOCK
     assert default_eval(short, off, env="staging").decision is Decision.ALLOW
+
+
+@pytest.mark.parametrize("env", ["Production", "PRODUCTION", "production "])
+def test_an_environment_is_named_in_any_case(env: str) -> None:
+    """--env Production is the production a policy is scoped to: it used to match no policy,
+    so every production-only rule and window was skipped and the change allowed."""
+    rule = field_rule(field="links", required=True, scope={"environments": ["production"]})
+    p = policy({"scope": {"environments": ["production"]}, "rules": [rule]})
+    e = default_eval(change(), p, env=env)
+    assert e.decision is Decision.BLOCK
+    assert [f.rule for f in e.findings] == ["r"]
+
+
+def test_a_service_is_named_in_any_case() -> None:
+    """affectedServices: [Payment-Service] touches payment-service: scoped policies apply and
+    the bundled critical-services rule warns."""
+    scoped = policy(
+        {"scope": {"services": ["payments"]}, "rules": [field_rule(field="links", required=True)]}
+    )
+    touched = change(affectedServices=["Payments"])
+    assert evaluate_only(touched, scoped).decision is Decision.BLOCK
+    found = default_eval(change(affectedServices=["Payment-Service"])).findings
+    assert [f.rule for f in found] == ["critical-services"]
