@@ -108,8 +108,39 @@ def _scope(raw: Mapping[str, Any] | None) -> Scope:
     )
 
 
-def _condition(raw: Mapping[str, Any] | None) -> dict[str, tuple[Any, ...]]:
-    return {k: tuple(v) if isinstance(v, list) else (v,) for k, v in (raw or {}).items()}
+def _change_field(name: str, doc: Document, path: PathKey) -> dict[str, Any]:
+    """The change-request schema of field ``name``; a name no change request can have is the
+    policy's mistake (a rule on it would never apply, or never find anything)."""
+    import difflib
+
+    fields: dict[str, Any] = raw_schema("change-request")["properties"]
+    if name not in fields:
+        hint = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.5)
+        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+        raise doc.error(path, f"a change request has no field {name!r}{tail}")
+    schema: dict[str, Any] = fields[name]
+    return schema
+
+
+def _condition(
+    raw: Mapping[str, Any] | None, doc: Document, path: PathKey
+) -> dict[str, tuple[Any, ...]]:
+    """``when`` / ``unless``: each field must be a change-request field and each value one it
+    can hold, or the condition would silently never match."""
+    out: dict[str, tuple[Any, ...]] = {}
+    for name, value in (raw or {}).items():
+        schema = _change_field(name, doc, (*path, name))
+        values = tuple(value) if isinstance(value, list) else (value,)
+        for v in values:
+            options = schema.get("enum")
+            if options is not None and v not in options:
+                raise doc.error(
+                    (*path, name), f"{v!r} is never a {name}; one of: {', '.join(options)}"
+                )
+            if schema.get("type") == "boolean" and not isinstance(v, bool):
+                raise doc.error((*path, name), f"{v!r} is never a {name}; true or false")
+        out[name] = values
+    return out
 
 
 KIND_PARAMS = {
@@ -133,6 +164,8 @@ def _rule(raw: Mapping[str, Any], doc: Document, path: PathKey, policy: str) -> 
         if key not in raw:
             raise doc.error(path, f"a {kind!r} rule needs {key!r}")
     params = {k: v for k, v in raw.items() if k in KIND_PARAMS[kind]}
+    if "field" in params:
+        _change_field(params["field"], doc, (*path, "field"))
     if "pattern" in params:
         import regex  # matched with a time bound: a pattern cannot hang gate check
 
@@ -156,8 +189,8 @@ def _rule(raw: Mapping[str, Any], doc: Document, path: PathKey, policy: str) -> 
         bypassable=raw.get("bypassable", False),
         message=raw.get("message", ""),
         remediation=raw.get("remediation", ""),
-        when=_condition(raw.get("when")),
-        unless=_condition(raw.get("unless")),
+        when=_condition(raw.get("when"), doc, (*path, "when")),
+        unless=_condition(raw.get("unless"), doc, (*path, "unless")),
         scope=_scope(raw.get("scope")),
         params=params,
         enabled=raw.get("enabled", True),

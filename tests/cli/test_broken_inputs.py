@@ -50,6 +50,18 @@ POLICY_CASES = {
     "policy-bad-day.yaml": "spec.rules[0].days[0]: 'someday' is not one of",
     "policy-setting-of-other-kind.yaml": "spec.rules[0].minimum: not a setting of a 'field' rule",
     "policy-threshold-string.yaml": "spec.riskThreshold: expected integer, got string 'high'",
+    # a condition or a field rule on something no change request holds would never apply
+    "policy-condition-unknown-field.yaml": (
+        "spec.rules[0].when.risklevel: a change request has no field 'risklevel'; "
+        "did you mean 'riskLevel'?"
+    ),
+    "policy-condition-never-a-value.yaml": (
+        "spec.rules[0].when.riskLevel: 'High' is never a riskLevel; one of: low, medium, high, "
+        "critical"
+    ),
+    "policy-rule-unknown-field.yaml": (
+        "spec.rules[0].field: a change request has no field 'link'; did you mean 'links'?"
+    ),
 }
 
 
