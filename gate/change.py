@@ -63,6 +63,12 @@ class ChangeRequest:
         return self.source.line_of((field_name,)) if self.source is not None else None
 
 
+def same_name(name: str) -> str:
+    """An environment or service name as compared: ``Production`` and ``production `` are
+    the environment a policy scoped to ``production`` means."""
+    return name.strip().casefold()
+
+
 def parse_time(value: str, doc: Document, path: tuple[str | int, ...]) -> datetime:
     """An ISO 8601 date-time that must carry a UTC offset (``Z`` or ``+01:00``)."""
     try:

@@ -1,11 +1,12 @@
 """``type: incidents``: block while an incident at ``minSeverity`` (default SEV-2) or worse is
-open on an affected service (PagerDuty; ``services`` maps gate's names to its service ids)."""
+open on an affected service (PagerDuty; ``services`` maps gate's names to its service ids;
+without ``services``, an open incident on any service blocks)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gate.change import ChangeRequest
+from gate.change import ChangeRequest, same_name
 from gate.checks.interface import CheckContext, CheckOutcome
 from gate.config.node import Node
 from gate.secrets import SecretRef, reveal
@@ -17,7 +18,7 @@ DEFAULT_URL = "https://api.pagerduty.com"
 @dataclass(frozen=True)
 class Settings:
     token: SecretRef
-    services: tuple[tuple[str, str], ...] = ()
+    services: tuple[tuple[str, str], ...] | None = None  # None: every service
     min_severity: int = 2
     url: str = DEFAULT_URL
 
@@ -31,10 +32,12 @@ class Settings:
             if node.has("tokenEnv")
             else SecretRef("PAGERDUTY_TOKEN", node.doc.file, node.line, f"{node.field}.tokenEnv")
         )
-        services: dict[str, object] = node.get("services", {})
+        services: dict[str, object] | None = node.get("services", None)
         return cls(
             token=token,
-            services=tuple((str(k), str(v)) for k, v in services.items()),
+            services=None
+            if services is None
+            else tuple((str(k), str(v)) for k, v in services.items()),
             min_severity=SEV_RANK[node.get("minSeverity", "SEV-2")],
             url=node.url("url", DEFAULT_URL),
         )
@@ -43,10 +46,13 @@ class Settings:
 def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> CheckOutcome:
     from gate.providers.incidents.pagerduty import PagerDutyIncidents
 
-    mapping = dict(settings.services)
-    ids = sorted({mapping[name] for name in change.affected_services if name in mapping})
-    if not ids:
-        return CheckOutcome.passed("no affected service is mapped to a PagerDuty service")
+    ids: list[str] | None = None
+    if settings.services is not None:
+        mapping = {same_name(name): pd for name, pd in settings.services}
+        touched = {same_name(name) for name in change.affected_services}
+        ids = sorted({pd for name, pd in mapping.items() if name in touched})
+        if not ids:
+            return CheckOutcome.passed("no affected service is mapped to a PagerDuty service")
     with PagerDutyIncidents(
         token=reveal(settings.token), url=settings.url, timeout=context.timeout
     ) as client:

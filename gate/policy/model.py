@@ -7,17 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gate.change import same_name
 from gate.checks.interface import CheckSpec
 from gate.policy.result import Severity
 from gate.policy.windows import Window
 
 ENFORCEMENT_SEVERITY = {"block": Severity.BLOCK, "warn": Severity.WARN, "audit": Severity.INFO}
-
-
-def same_name(name: str) -> str:
-    """An environment or service name as compared: ``Production`` and ``production `` are
-    the environment a policy scoped to ``production`` means."""
-    return name.strip().casefold()
 
 
 @dataclass(frozen=True)

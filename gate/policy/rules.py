@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from gate.change import ChangeRequest
+from gate.change import ChangeRequest, same_name
 from gate.errors import ConfigError
-from gate.policy.model import Policy, Rule, same_name
+from gate.policy.model import Policy, Rule
 from gate.policy.result import Finding, SourceLocation
 from gate.policy.windows import WEEKDAY_LABELS
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -450,3 +451,88 @@ def test_gate_check_runs_the_policy_checks(gate: Callable[..., Result], tmp_path
         ("db-lag", "fail"),
     ]
     assert all(c["seconds"] >= 0 for c in data["checks"])
+
+
+class PagerDutyIncidentList:
+    """A strict fake of PagerDuty's ``GET /incidents`` as its API reference ("List
+    incidents") documents it: ``statuses[]`` and ``service_ids[]`` filter; without ``since``
+    only incidents created in the last month are listed unless ``date_range=all``; offset
+    pagination with ``limit``, ``offset`` and ``more``. Any other parameter is refused."""
+
+    KNOWN = frozenset(
+        {"statuses[]", "service_ids[]", "date_range", "since", "until", "limit", "offset"}
+    )
+
+    def __init__(self, incidents: list[dict[str, Any]], now: str = "2026-11-24T10:00:00Z") -> None:
+        self.incidents = incidents
+        self.now = datetime.fromisoformat(now)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        params = request.url.params
+        if set(params) - self.KNOWN or request.headers.get("Authorization", "")[:12] != (
+            "Token token="
+        ):
+            return httpx.Response(400, json={"error": {"message": "Invalid Input Provided"}})
+        found = self.incidents
+        if params.get("date_range") != "all":
+            since = self.now - timedelta(days=30)
+            found = [i for i in found if datetime.fromisoformat(i["created_at"]) >= since]
+        if params.get_list("statuses[]"):
+            found = [i for i in found if i["status"] in params.get_list("statuses[]")]
+        if params.get_list("service_ids[]"):
+            found = [i for i in found if i["service"]["id"] in params.get_list("service_ids[]")]
+        offset, limit = int(params.get("offset", 0)), int(params.get("limit", 25))
+        page = found[offset : offset + limit]
+        more = offset + limit < len(found)
+        return httpx.Response(
+            200, json={"incidents": page, "limit": limit, "offset": offset, "more": more}
+        )
+
+
+def _incident(number: int, service: str, created: str, priority: str) -> dict[str, Any]:
+    return {
+        "incident_number": number,
+        "title": f"incident {number}",
+        "status": "acknowledged",
+        "urgency": "high",
+        "priority": {"summary": priority},
+        "service": {"id": service, "type": "service_reference"},
+        "created_at": created,
+    }
+
+
+@respx.mock
+def test_pagerduty_finds_an_incident_opened_long_ago_and_still_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A SEV-1 acknowledged six weeks ago and still open blocks: PagerDuty lists only the
+    last month's incidents unless asked for date_range=all, so it used to pass unseen."""
+    monkeypatch.setenv("PAGERDUTY_TOKEN", "pd-secret")
+    api = PagerDutyIncidentList([_incident(7, "PCHK123", "2026-10-13T08:00:00Z", "P1")])
+    respx.get("https://api.pagerduty.com/incidents").mock(side_effect=api)
+    c = change(affectedServices=["checkout"])
+    out = incidents(spec("incidents", services={"checkout": "PCHK123"}), c)
+    assert out.status is Status.FAIL
+    assert out.message == "1 open incident(s) on affected services: #7 SEV-1 incident 7"
+
+
+@respx.mock
+def test_pagerduty_without_a_service_map_asks_about_every_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An incidents check with no services map used to pass every change without asking
+    PagerDuty anything; it now blocks on an open incident of any service. Service names
+    match in any case."""
+    monkeypatch.setenv("PAGERDUTY_TOKEN", "pd-secret")
+    api = PagerDutyIncidentList([_incident(9, "PDB0001", "2026-11-24T09:00:00Z", "P2")])
+    respx.get("https://api.pagerduty.com/incidents").mock(side_effect=api)
+    out = incidents(spec("incidents"), change(affectedServices=["search"]))
+    assert out.status is Status.FAIL
+    assert "service_ids[]" not in api.requests[-1].url.params
+    cased = incidents(
+        spec("incidents", services={"db": "PDB0001"}), change(affectedServices=["DB"])
+    )
+    assert cased.status is Status.FAIL
+    assert api.requests[-1].url.params.get_list("service_ids[]") == ["PDB0001"]

@@ -1,7 +1,9 @@
 """PagerDuty's REST API: open incidents of some services (``GET /incidents``), every page.
 
 Reference: PagerDuty API reference, "List incidents" (statuses[], service_ids[], limit,
-offset, more) and "Pagination" (classic offset pagination).
+offset, more, date_range) and "Pagination" (classic offset pagination). Without ``since`` the
+list holds only incidents created in the last month; ``date_range=all`` lifts that, so an
+incident opened weeks ago and still open is found.
 """
 
 from __future__ import annotations
@@ -66,16 +68,20 @@ class PagerDutyIncidents:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def open_incidents(self, service_ids: list[str]) -> list[Incident]:
+    def open_incidents(self, service_ids: list[str] | None = None) -> list[Incident]:
+        """Every triggered or acknowledged incident, however long ago it was opened, of these
+        services (None: of every service)."""
         out: list[Incident] = []
         offset = 0
         for _ in range(MAX_PAGES):
             params: dict[str, Any] = {
                 "statuses[]": ["triggered", "acknowledged"],
-                "service_ids[]": service_ids,
+                "date_range": "all",
                 "limit": LIMIT,
                 "offset": offset,
             }
+            if service_ids is not None:
+                params["service_ids[]"] = service_ids
             reply = self._http.request("GET", "/incidents", params=params)
             data = reply.json_object()
             items = data.get("incidents")
