@@ -1,8 +1,9 @@
 """``type: github``: the commit's check runs and statuses succeeded, and the pull request has
 enough approvals from people other than its author (more when it touches critical paths) and
-no outstanding request for changes. A change request with neither a commit (nor
-``GITHUB_SHA``) nor a pull request gives nothing to check: the check cannot run, and fails
-closed.
+no outstanding request for changes. The commit is the change request's, else the pull
+request's head, else ``GITHUB_SHA``; a commit that no check run or status reported on is not
+green. A change request with neither a commit (nor ``GITHUB_SHA``) nor a pull request gives
+nothing to check: the check cannot run, and fails closed.
 
 Reviews count as GitHub counts them for a merge: each reviewer's latest review that is not a
 comment (``APPROVED``, ``CHANGES_REQUESTED`` or ``DISMISSED``); the author's never count, nor
@@ -82,7 +83,7 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     from gate.providers.scm.github import GitHubClient
 
     repo = settings.repository or change.repository or os.environ.get("GITHUB_REPOSITORY", "")
-    sha = change.commit or os.environ.get("GITHUB_SHA", "")
+    sha = change.commit
     if not repo or repo.count("/") != 1:
         raise ConfigError(
             "no repository (OWNER/NAME): set it on the change request or the check",
@@ -91,7 +92,7 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
             field=settings.where.field,
         )
     token = reveal(settings.token)
-    if not sha and change.pull_request is None:
+    if not (sha or os.environ.get("GITHUB_SHA")) and change.pull_request is None:
         raise ConfigError(
             "neither a commit nor a pull request to check: set commit or pullRequest on the "
             "change request",
@@ -102,9 +103,13 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     api = settings.api_url or os.environ.get("GITHUB_API_URL", DEFAULT_API)
     problems: list[str] = []
     with GitHubClient(token=token, repository=repo, api_url=api, timeout=context.timeout) as client:
+        pull = client.pull_request(change.pull_request) if change.pull_request else None
+        # CI runs on the pull request's head; GITHUB_SHA of a pull_request workflow is a test
+        # merge commit that no check run is attached to
+        sha = sha or (pull.head_sha if pull else "") or os.environ.get("GITHUB_SHA", "")
         if sha:
             runs = client.check_runs(sha)
-            own = _own_check_runs(client, runs, repo, sha)
+            own = _own_check_runs(client, runs, repo)
             for check in runs:
                 if check.status != "completed" and check.id in own:
                     continue
@@ -116,9 +121,11 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
             if statuses and state != "success":
                 failing = [s.context for s in statuses if s.state != "success"]
                 problems.append(f"commit status is {state} ({', '.join(failing)})")
-        if change.pull_request is not None:
-            number = change.pull_request
-            author = client.pull_request(number).author
+            if not statuses and all(r.id in own for r in runs):
+                problems.append(f"no CI has reported on {sha[:12]}: no check run or status yet")
+        if pull is not None:
+            number = pull.number
+            author = pull.author
             latest: dict[str, str] = {}
             reviews = sorted(client.reviews(number), key=lambda r: r.submitted_at)
             for review in reviews:
@@ -150,15 +157,17 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     return CheckOutcome.passed(f"{repo}@{sha[:7] or '-'}: checks green, reviews sufficient")
 
 
-def _own_check_runs(client: GitHubClient, runs: list[CheckRun], repo: str, sha: str) -> set[int]:
-    """The check run of the GitHub Actions job gate runs in, when it checks its own commit."""
+def _own_check_runs(client: GitHubClient, runs: list[CheckRun], repo: str) -> set[int]:
+    """The check run of the GitHub Actions job gate runs in, when it checks its own commit:
+    one of this workflow run's check runs on the commit (a pull_request run's check runs sit
+    on the pull request's head, not on ``GITHUB_SHA``)."""
     env = os.environ
     run_id = env.get("GITHUB_RUN_ID", "")
     if (
         env.get("GITHUB_ACTIONS") != "true"
         or not run_id
         or env.get("GITHUB_REPOSITORY", "") != repo
-        or env.get("GITHUB_SHA", "") != sha
+        or not any(f"/actions/runs/{run_id}/" in r.details_url for r in runs)
     ):
         return set()
     runner = env.get("RUNNER_NAME", "")

@@ -315,14 +315,76 @@ def test_without_actions_read_the_job_is_found_by_name(
 def test_outside_its_own_run_nothing_is_left_out(
     github: StrictGitHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Checking another commit than the one the workflow runs on: every check run counts."""
+    """Checking a commit whose check runs belong to another workflow run: a job named like
+    gate's own still counts."""
     actions_env(monkeypatch)
-    monkeypatch.setenv("GITHUB_SHA", "c" * 40)
+    monkeypatch.setenv("GITHUB_RUN_ID", "556")
     commit(github, own_and_other_runs())
     pull_request(github, APPROVED, ["app.py"])
     out = run()
     assert github.unexpected == []
     assert out.message == "check run gate is in_progress; check run integration is in_progress"
+
+
+# ---- which commit's CI --------------------------------------------------------------------
+
+
+def run_change(**fields: Any) -> CheckOutcome:
+    doc = load_text(yaml.safe_dump({"checks": [{"type": "github"}]}), "p.yaml")
+    (spec,) = parse_checks([Node(doc, ("checks", 0))])
+    c = change(repository="acme/shop", **fields)
+    return CHECKS["github"].run(spec.settings, c, CheckContext(10.0))
+
+
+RED = [{"id": 1, "name": "tests", "status": "completed", "conclusion": "failure"}]
+
+
+def test_a_pull_request_without_a_commit_is_checked_on_its_head(github: StrictGitHub) -> None:
+    """A change naming only its pull request used to be passed on its reviews alone, CI
+    unasked ('checks green'): the head commit's red CI now blocks."""
+    commit(github, RED)
+    pull_request(github, APPROVED, ["app.py"])
+    out = run_change(pullRequest=7)
+    assert github.unexpected == []
+    assert out.status is Status.FAIL
+    assert out.message == "check run tests concluded failure"
+
+
+def test_in_a_pull_request_workflow_ci_is_read_on_the_head_not_the_merge_commit(
+    github: StrictGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a pull_request workflow GITHUB_SHA is the test merge commit, which carries no check
+    runs; the workflow's jobs (gate's own among them) sit on the pull request's head."""
+    actions_env(monkeypatch)
+    monkeypatch.setenv("GITHUB_SHA", "c" * 40)
+    commit(github, own_and_other_runs())
+    jobs_page(github)
+    pull_request(github, APPROVED, ["app.py"])
+    out = run_change(pullRequest=7)
+    assert github.unexpected == []
+    assert out.message == "check run integration is in_progress"
+
+
+def test_a_commit_no_ci_has_reported_on_is_not_green(
+    github: StrictGitHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No check run and no status (CI not started yet, or the wrong commit): nothing says the
+    commit is good, so the check fails instead of answering 'checks green'. gate's own job
+    alone is no CI either."""
+    github.pages(f"/commits/{SHA}/check-runs", [], key="check_runs")
+    github.answer(
+        f"{REPO_PATH}/commits/{SHA}/status",
+        {"per_page": "100"},
+        httpx.Response(200, json={"state": "pending", "sha": SHA, "statuses": []}),
+    )
+    out = run_change(commit=SHA)
+    assert github.unexpected == []
+    assert out.status is Status.FAIL
+    assert out.message == f"no CI has reported on {SHA[:12]}: no check run or status yet"
+    actions_env(monkeypatch)
+    github.pages(f"/commits/{SHA}/check-runs", own_and_other_runs()[2:3], key="check_runs")
+    jobs_page(github)
+    assert run_change(commit=SHA).message == out.message
 
 
 # ---- the oldest httpx gate supports ------------------------------------------------------
