@@ -69,6 +69,23 @@ def same_name(name: str) -> str:
     return name.strip().casefold()
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Environments and services a policy, rule or window applies to; empty means all."""
+
+    environments: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+
+    def applies(self, environment: str, services: tuple[str, ...]) -> bool:
+        if self.environments and same_name(environment) not in set(
+            map(same_name, self.environments)
+        ):
+            return False
+        return not self.services or bool(
+            set(map(same_name, self.services)).intersection(map(same_name, services))
+        )
+
+
 def parse_time(value: str, doc: Document, path: tuple[str | int, ...]) -> datetime:
     """An ISO 8601 date-time that must carry a UTC offset (``Z`` or ``+01:00``)."""
     try:

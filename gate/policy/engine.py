@@ -180,13 +180,16 @@ def evaluate(
 
     blocking_windows: list[Window] = []
     for policy in applicable:
+        windows = [
+            w for w in policy.windows if w.scope.applies(environment, change.affected_services)
+        ]
         blocked = False
-        for finding, window in _window_findings(change, policy, policy.windows):
+        for finding, window in _window_findings(change, policy, windows):
             kept = record(finding, window.bypassable, policy)
             blocked = blocked or (kept and finding.severity is Severity.BLOCK)
         if blocked:  # the windows that decide when this policy lets the change through
             blocking_windows.extend(
-                w for w in policy.windows if w.enforcement == "block" or w.kind == "allow"
+                w for w in windows if w.enforcement == "block" or w.kind == "allow"
             )
 
     checks: list[CheckTiming] = []

@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gate.change import Scope
 from gate.checks.registry import parse_checks
 from gate.config.loader import Document, PathKey, load_file
 from gate.config.node import Node
 from gate.config.validate import raw_schema, validate
 from gate.config.values import check_year, parse_datetime, parse_duration
 from gate.errors import ConfigError
-from gate.policy.model import Policy, Rule, Scope
+from gate.policy.model import Policy, Rule
 from gate.policy.windows import (
     DAY_NAMES,
     Cron,
@@ -289,6 +290,7 @@ def _window(raw: Mapping[str, Any], default_tz: ZoneInfo, doc: Document, path: P
         remediation=raw.get("remediation", ""),
         description=raw.get("description", ""),
         line=doc.line_of(path),
+        scope=_scope(raw.get("scope")),
     )
 
 

@@ -7,29 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gate.change import same_name
+from gate.change import Scope
 from gate.checks.interface import CheckSpec
 from gate.policy.result import Severity
 from gate.policy.windows import Window
 
 ENFORCEMENT_SEVERITY = {"block": Severity.BLOCK, "warn": Severity.WARN, "audit": Severity.INFO}
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Environments and services something applies to; empty means all."""
-
-    environments: frozenset[str] = frozenset()
-    services: frozenset[str] = frozenset()
-
-    def applies(self, environment: str, services: tuple[str, ...]) -> bool:
-        if self.environments and same_name(environment) not in set(
-            map(same_name, self.environments)
-        ):
-            return False
-        return not self.services or bool(
-            set(map(same_name, self.services)).intersection(map(same_name, services))
-        )
 
 
 @dataclass(frozen=True)
@@ -48,7 +31,7 @@ class Rule:
     remediation: str = ""
     when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     unless: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
-    scope: Scope = Scope()
+    scope: Scope = field(default_factory=Scope)
     params: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool = True
 
@@ -62,7 +45,7 @@ class Policy:
     name: str
     file: str
     timezone: ZoneInfo
-    scope: Scope = Scope()
+    scope: Scope = field(default_factory=Scope)
     risk_threshold: int | None = None
     risk_threshold_line: int | None = None
     bypass_emergency: bool = True

@@ -15,10 +15,12 @@ Deny beats allow; with no allow window every time is allowed unless denied.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
+
+from gate.change import Scope
 
 DAY_NAMES = {
     "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "wednesday": 2, "wed": 2, "thursday": 3,
@@ -230,6 +232,7 @@ class Window:
     remediation: str = ""
     description: str = ""
     line: int | None = None
+    scope: Scope = field(default_factory=Scope)
 
     def active(self, t: datetime) -> bool:
         return self.matcher.active(t)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from gate.policy.engine import evaluate
 from gate.policy.result import Decision, Evaluation, Severity
 from tests.policy.helpers import change, evaluate_only, policy
 
@@ -190,3 +191,25 @@ def test_override_with_reason_bypasses_and_is_recorded() -> None:
     assert [(b.rule, b.reason, b.justification) for b in e.bypasses] == [
         ("night-freeze", "override", "CAB-9 approved")
     ]
+
+
+def test_a_window_applies_only_where_its_scope_does() -> None:
+    """A freeze scoped to staging does not block production (its scope used to be read and
+    ignored, so it blocked everywhere); a window scoped to a service holds only for it; an
+    allow window scoped elsewhere does not confine this change either."""
+    freeze = {"name": "staging-freeze", "type": "deny", "days": ["tue"]}
+    nights = {"name": "db-nights", "type": "allow", "start": "01:00", "end": "04:00"}
+    p = policy(
+        {
+            "windows": [
+                {**freeze, "scope": {"environments": ["staging"]}},
+                {**nights, "scope": {"services": ["db"]}},
+            ]
+        }
+    )
+    tuesday = change(scheduledTime="2026-11-24T10:00:00+00:00")
+    assert evaluate_only(tuesday, p).decision is Decision.ALLOW
+    staged = evaluate(tuesday, [p], environment="Staging", now=tuesday.scheduled_time)
+    assert [f.rule for f in staged.findings] == ["staging-freeze"]
+    db = change(scheduledTime="2026-11-24T10:00:00+00:00", affectedServices=["db"])
+    assert [f.rule for f in evaluate_only(db, p).findings] == ["allow-windows"]
