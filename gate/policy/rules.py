@@ -136,8 +136,8 @@ def _check_hours(rule: Rule, change: ChangeRequest, policy: Policy) -> tuple[str
     local = change.scheduled_time.astimezone(policy.timezone)
     minutes = local.hour * 60 + local.minute
     start, end = rule.params["start"], rule.params["end"]
-    if start <= minutes < end:
-        return None
+    if start <= minutes < end or (end <= start and (minutes >= start or minutes < end)):
+        return None  # end at or before start: the hours cross midnight, as windows do
     hours = f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
     return f"scheduled at {_local(change, policy)}, outside {hours}", "scheduledTime"
 

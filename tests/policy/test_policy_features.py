@@ -206,3 +206,16 @@ def test_a_service_is_named_in_any_case() -> None:
     assert evaluate_only(touched, scoped).decision is Decision.BLOCK
     found = default_eval(change(affectedServices=["Payment-Service"])).findings
     assert [f.rule for f in found] == ["critical-services"]
+
+
+@pytest.mark.parametrize(
+    ("clock", "outside"),
+    [("21:59", True), ("22:00", False), ("23:30", False), ("05:59", False), ("06:00", True)],
+)
+def test_hours_across_midnight(clock: str, outside: bool) -> None:
+    """A night-only rule (22:00-06:00) used to find every time of day outside its hours."""
+    night = {"id": "nights", "kind": "hours", "start": "22:00", "end": "06:00"}
+    e = evaluate_only(
+        change(scheduledTime=f"2026-11-24T{clock}:00+00:00"), policy({"rules": [night]})
+    )
+    assert (e.decision is Decision.BLOCK) is outside
