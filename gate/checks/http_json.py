@@ -4,6 +4,7 @@ within ``min``/``max``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import isfinite
 from typing import Any
 
 from gate.change import ChangeRequest
@@ -47,6 +48,13 @@ class Settings:
         )
 
 
+def _equal(value: Any, expected: Any) -> bool:
+    """JSON equality: true is not 1 and 0 is not false (Python's == says they are)."""
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return value is expected
+    return bool(value == expected)
+
+
 def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> CheckOutcome:
     from gate.providers.http import HttpClient
     from gate.providers.traffic.webhook import resolve_pointer
@@ -59,10 +67,12 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
         value = resolve_pointer(reply.json(), settings.pointer)
     except KeyError:
         raise ProviderRejected(f"{reply.where}: nothing at JSON pointer {where!r}") from None
-    if settings.equals is not None and value != settings.equals:
+    if settings.equals is not None and not _equal(value, settings.equals):
         return CheckOutcome.failed(f"{where} is {shown(value, 60)}, expected {settings.equals!r}")
     if settings.max is not None or settings.min is not None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not isfinite(value):
+            # NaN compares false with every bound, -Infinity is below any max: neither is a
+            # measurement within bounds
             return CheckOutcome.failed(f"{where} is {shown(value, 60)}, not a number")
         if settings.max is not None and value > settings.max:
             return CheckOutcome.failed(f"{where} is {value}, above {settings.max:g}")

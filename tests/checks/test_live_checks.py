@@ -536,3 +536,28 @@ def test_pagerduty_without_a_service_map_asks_about_every_service(
     )
     assert cased.status is Status.FAIL
     assert api.requests[-1].url.params.get_list("service_ids[]") == ["PDB0001"]
+
+
+@pytest.mark.parametrize(
+    ("body", "settings"),
+    [
+        (b'{"error_rate": NaN}', {"max": 0.01}),
+        (b'{"error_rate": -Infinity}', {"max": 0.01}),
+        (b'{"error_rate": Infinity}', {"min": 0.5}),
+        (b'{"error_rate": true}', {"equals": 1}),
+        (b'{"error_rate": 1}', {"equals": True}),
+        (b'{"error_rate": 0}', {"equals": False}),
+    ],
+)
+def test_http_json_values_that_are_not_what_was_asked_fail(
+    body: bytes, settings: dict[str, Any]
+) -> None:
+    """A status endpoint answering NaN (Python's JSON reader accepts it) passed every bound,
+    as did -Infinity under a max; true passed for equals: 1 and 0 for equals: false."""
+    from tests.faults.server import Answer, FaultServer
+
+    with FaultServer(max_seconds=10) as server:
+        server.handler = lambda request: Answer(200, body)
+        check = spec("http-json", url=server.url + "/health", pointer="/error_rate", **settings)
+        out = run(check, change())
+    assert out.status is Status.FAIL, out.message
