@@ -58,13 +58,30 @@ def _level(text: object) -> str | None:
     return aliases.get(t)
 
 
+NOT_FINDINGS = ("pass", "notApplicable", "informational")  # SARIF result kinds
+
+
 def _sarif(data: dict[str, Any]) -> list[str]:
+    """Levels of a SARIF log's results. A run whose ``results`` is absent or null, or whose
+    invocation says the tool did not succeed, did not scan: that is no clean report (SARIF
+    2.1.0, run.results and invocation.toolExecutionSuccessful). A result without a ``level``
+    takes its rule's ``defaultConfiguration.level``, else ``warning``."""
+    runs = data.get("runs")
+    if not isinstance(runs, list) or not runs:
+        raise ValueError("holds no run")
     out = []
-    for run in data.get("runs") or []:
+    for number, run in enumerate(runs, start=1):
+        invocations = run.get("invocations") or []
+        failed = any(i.get("toolExecutionSuccessful") is False for i in invocations)
+        if failed or not isinstance(run.get("results"), list):
+            raise ValueError(f"run {number} did not complete its scan (no results)")
         driver = ((run or {}).get("tool") or {}).get("driver") or {}
         rules = {r.get("id"): r for r in driver.get("rules") or [] if isinstance(r, dict)}
-        for result in run.get("results") or []:
+        for result in run["results"]:
+            if result.get("kind", "fail") in NOT_FINDINGS:
+                continue
             rule = rules.get(result.get("ruleId"), {})
+            default = (rule.get("defaultConfiguration") or {}).get("level", "warning")
             score = (rule.get("properties") or {}).get("security-severity")
             if score is not None:
                 try:
@@ -75,14 +92,16 @@ def _sarif(data: dict[str, Any]) -> list[str]:
                     "critical" if s >= 9 else "high" if s >= 7 else "medium" if s >= 4 else "low"
                 )
             else:
-                out.append(_level(result.get("level", "warning")) or "medium")
+                out.append(_level(result.get("level", default)) or "medium")
     return out
 
 
 def _pip_audit(data: Any) -> list[str]:
-    deps = data.get("dependencies", []) if isinstance(data, dict) else data
+    deps = data.get("dependencies") if isinstance(data, dict) else data
+    if not isinstance(deps, list):
+        raise TypeError("no dependencies list")
     out = []
-    for dep in deps or []:
+    for dep in deps:
         for vuln in dep.get("vulns") or []:
             # pip-audit does not grade severity: every known vulnerability counts as high
             out.append(_level(vuln.get("severity", "high")) or "high")
@@ -90,6 +109,8 @@ def _pip_audit(data: Any) -> list[str]:
 
 
 def _trivy(data: dict[str, Any]) -> list[str]:
+    if "Results" not in data and "SchemaVersion" not in data:  # a clean scan omits Results
+        raise TypeError("not a Trivy report")
     out = []
     for result in data.get("Results") or []:
         for vuln in result.get("Vulnerabilities") or []:
@@ -115,18 +136,24 @@ def _read(path: Path) -> Any:
         raise ProviderRejected(f"the report {path} is not JSON") from None
 
 
+def _detect(data: Any, path: Path) -> ReportFormat:
+    """Which report ``data`` is; a JSON document of none of them (a scanner's error, ``{}``)
+    is not a report that found nothing."""
+    if isinstance(data, dict) and "runs" in data:
+        return ReportFormat.SARIF
+    if isinstance(data, dict) and ("Results" in data or "SchemaVersion" in data):
+        return ReportFormat.TRIVY
+    if isinstance(data, list) or (isinstance(data, dict) and "dependencies" in data):
+        return ReportFormat.PIP_AUDIT
+    raise ProviderRejected(f"the report {path} is not a SARIF, pip-audit or Trivy report")
+
+
 def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> CheckOutcome:
     path = Path(settings.report)
     data = _read(path)
     fmt = settings.format
     if fmt is ReportFormat.AUTO:
-        fmt = (
-            ReportFormat.SARIF
-            if isinstance(data, dict) and "runs" in data
-            else ReportFormat.TRIVY
-            if isinstance(data, dict) and "Results" in data
-            else ReportFormat.PIP_AUDIT
-        )
+        fmt = _detect(data, path)
     read = {
         ReportFormat.SARIF: _sarif,
         ReportFormat.PIP_AUDIT: _pip_audit,
@@ -136,6 +163,8 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
         levels = read(data)
     except (AttributeError, TypeError):
         raise ProviderRejected(f"the report {path} is not a {fmt} report") from None
+    except ValueError as exc:
+        raise ProviderRejected(f"the report {path} {exc}") from None
     floor = SEVERITIES.index(settings.severity)
     counts = {s: levels.count(s) for s in SEVERITIES if levels.count(s)}
     summary = ", ".join(

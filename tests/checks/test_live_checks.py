@@ -561,3 +561,52 @@ def test_http_json_values_that_are_not_what_was_asked_fail(
         check = spec("http-json", url=server.url + "/health", pointer="/error_rate", **settings)
         out = run(check, change())
     assert out.status is Status.FAIL, out.message
+
+
+@pytest.mark.parametrize(
+    ("report", "why"),
+    [
+        ({}, "is not a SARIF, pip-audit or Trivy report"),
+        ({"error": "registry unreachable"}, "is not a SARIF, pip-audit or Trivy report"),
+        ({"runs": []}, "holds no run"),
+        ({"runs": [{"tool": {"driver": {"name": "grype"}}}]}, "run 1 did not complete"),
+        ({"runs": [{"tool": {}, "results": None}]}, "run 1 did not complete"),
+        (
+            {
+                "runs": [
+                    {
+                        "tool": {"driver": {"name": "trivy"}},
+                        "invocations": [{"toolExecutionSuccessful": False}],
+                        "results": [],
+                    }
+                ]
+            },
+            "run 1 did not complete",
+        ),
+    ],
+)
+def test_a_report_of_no_scan_is_not_a_clean_report(
+    tmp_path: Path, report: dict[str, Any], why: str
+) -> None:
+    """A scanner that failed and wrote an error object, an empty object, or a SARIF run with
+    no results (SARIF 2.1.0: results null or absent means the tool did not produce results;
+    invocation.toolExecutionSuccessful false means it failed) used to pass as 'no
+    vulnerability'; the check now cannot decide, so it fails closed."""
+    path = write(tmp_path, "r.json", report)
+    with pytest.raises(ProviderRejected, match=why):
+        vulnerabilities(spec("vulnerabilities", report=path), change())
+
+
+def test_a_sarif_result_without_a_level_takes_its_rules_default(tmp_path: Path) -> None:
+    """SARIF 2.1.0 §3.27.10: a result's level defaults to its rule's
+    defaultConfiguration.level, and only then to warning; results of kind pass are not
+    findings."""
+    rules = [{"id": "R1", "defaultConfiguration": {"level": "error"}}]
+    results = [{"ruleId": "R1"}, {"ruleId": "R1", "kind": "pass", "level": "error"}]
+    run = {"tool": {"driver": {"rules": rules}}, "results": results}
+    path = write(tmp_path, "r.sarif", {"runs": [run]})
+    out = vulnerabilities(spec("vulnerabilities", report=path), change())
+    assert (out.status, out.message) == (
+        Status.FAIL,
+        f"1 vulnerabilities at or above high in {path} (1 high)",
+    )
