@@ -4,6 +4,7 @@ files a ``downgrade()`` that does more than ``pass``."""
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,31 @@ class Settings:
         return cls(glob=glob, up=node.text("up", cls.up), down=node.text("down", cls.down))
 
 
+def _undoes(source: str) -> bool:
+    """Whether an Alembic-style migration's ``downgrade()`` does something: a body of only a
+    docstring, ``pass``, ``...`` or a ``raise`` (the usual mark of an irreversible migration)
+    undoes nothing. A file Python cannot parse is judged by the text of its ``downgrade``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        body = _DOWNGRADE.search(source)
+        lines = [ln.strip() for ln in (body.group(1) if body else "").splitlines()]
+        code = [ln for ln in lines if ln and not ln.startswith(("#", '"', "'"))]
+        return bool(code) and code != ["pass"] and not code[0].startswith(("raise", "..."))
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "downgrade":
+            for statement in node.body:
+                if isinstance(statement, ast.Raise):
+                    return False  # raised before doing anything
+                idle = isinstance(statement, ast.Pass) or (
+                    isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+                )  # pass, a docstring, ...
+                if not idle:
+                    return True
+            return False
+    return False
+
+
 def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> CheckOutcome:
     files = []
     for p in Path().glob(settings.glob):
@@ -45,10 +71,7 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
     for f in files:
         if f.suffix == ".py" and settings.up == ".up.":
             text = f.read_text(encoding="utf-8", errors="replace")[:1_000_000]
-            body = _DOWNGRADE.search(text)
-            lines = [ln.strip() for ln in (body.group(1) if body else "").splitlines()]
-            code = [ln for ln in lines if ln and not ln.startswith(("#", '"""', "'''"))]
-            if not code or code == ["pass"]:
+            if not _undoes(text):
                 missing.append(f"{f} (no downgrade)")
             continue
         if settings.up not in f.name:
