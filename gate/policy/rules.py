@@ -73,11 +73,14 @@ def _field_problem(rule: Rule, value: Any) -> str | None:
             return f"{name} has {n} characters; at least {p['minLength']} are needed"
     if "minItems" in p and isinstance(value, list) and len(value) < p["minItems"]:
         return f"{name} lists {len(value)}; at least {p['minItems']} are needed"
-    if "pattern" in p and not _search(rule, p["pattern"], str(value)):
-        return f"{name} {_short(value)} does not match {p['pattern'].pattern!r}"
-    if "allowedValues" in p and not any(_same(value, a) for a in p["allowedValues"]):
-        options = ", ".join(str(a) for a in p["allowedValues"])
-        return f"{name} is {_short(value)}; allowed: {options}"
+    items = value if isinstance(value, list) else [value]  # a list's every item is judged
+    for item in items:
+        if "pattern" in p and not _search(rule, p["pattern"], str(item)):
+            return f"{name} {_short(item)} does not match {p['pattern'].pattern!r}"
+        if "allowedValues" in p and not any(_same(item, a) for a in p["allowedValues"]):
+            options = ", ".join(str(a) for a in p["allowedValues"])
+            verb = "holds" if isinstance(value, list) else "is"
+            return f"{name} {verb} {_short(item)}; allowed: {options}"
     if "equals" in p and not _same(value, p["equals"]):
         return f"{name} is {_short(value)}; must be {_short(p['equals'])}"
     return None

@@ -26,6 +26,11 @@ def field_rule(**settings: Any) -> dict[str, Any]:
         (field_rule(field="description", minLength=10), {"description": "short"}, True),
         (field_rule(field="description", minLength=10), {}, False),  # not required: absent is ok
         (field_rule(field="approvers", minItems=2), {"approvers": ["a"]}, True),
+        # a list field: every item is judged (the list's repr used to be, so these inverted)
+        (field_rule(field="affectedServices", allowedValues=["search", "web"]), {}, False),
+        (field_rule(field="affectedServices", allowedValues=["web"]), {}, True),
+        (field_rule(field="links", pattern="^https://jira/"), {"links": ["https://jira/1"]}, False),
+        (field_rule(field="links", pattern="jira"), {"links": ["https://jira/1", "x"]}, True),
     ],
 )
 def test_field_rules(rule: dict[str, Any], fields: dict[str, Any], fails: bool) -> None:
