@@ -7,10 +7,14 @@ nothing to check: the check cannot run, and fails closed.
 
 Reviews count as GitHub counts them for a merge: each reviewer's latest review that is not a
 comment (``APPROVED``, ``CHANGES_REQUESTED`` or ``DISMISSED``); the author's never count, nor
-do reviews whose account was deleted (``user: null``). When gate runs as a step of a GitHub
-Actions job on the commit it checks, that job's own check run is still ``in_progress``; it is
-left out: the job is found among the run's jobs by ``RUNNER_NAME`` (needs ``actions: read``),
-else by ``GITHUB_JOB`` as the check run's name within this workflow run.
+do reviews whose account was deleted (``user: null``), and an approval counts only from an
+owner, member or collaborator of the repository (``author_association``): anyone can approve
+a public repository's pull request, and GitHub does not count that either.
+
+When gate runs as a step of a GitHub Actions job on the commit it checks, that job's own check
+run is still ``in_progress``; it is left out: the job is found among the run's jobs by
+``RUNNER_NAME`` (needs ``actions: read``), else by ``GITHUB_JOB`` as the check run's name
+within this workflow run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 PASSING = ("success", "neutral", "skipped")
 COUNTED = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")  # COMMENTED and PENDING do not
+TRUSTED = ("OWNER", "MEMBER", "COLLABORATOR")  # whose approvals count
 DEFAULT_API = "https://api.github.com"
 
 
@@ -128,10 +133,13 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
             author = pull.author
             latest: dict[str, str] = {}
             reviews = sorted(client.reviews(number), key=lambda r: r.submitted_at)
+            trusted: set[str] = set()
             for review in reviews:
                 if review.login and review.login != author and review.state in COUNTED:
                     latest[review.login] = review.state
-            approvals = sorted(u for u, st in latest.items() if st == "APPROVED")
+                    if review.association in TRUSTED:
+                        trusted.add(review.login)
+            approvals = sorted(u for u, st in latest.items() if st == "APPROVED" and u in trusted)
             blocking = sorted(u for u, st in latest.items() if st == "CHANGES_REQUESTED")
             if blocking:
                 problems.append(

@@ -100,13 +100,14 @@ def green_runs(n: int) -> list[dict[str, Any]]:
     ]
 
 
-def review(login: str | None, state: str, at: str) -> dict[str, Any]:
+def review(login: str | None, state: str, at: str, association: str = "MEMBER") -> dict[str, Any]:
     user = {"login": login, "type": "User"} if login else None
     return {
         "id": abs(hash((login, state, at))) % 10**6,
         "user": user,
         "state": state,
         "submitted_at": at,
+        "author_association": association,
     }
 
 
@@ -454,3 +455,26 @@ def test_a_change_with_neither_commit_nor_pull_request_is_not_passed(
     with pytest.raises(GateError, match="neither a commit nor a pull request"):
         CHECKS["github"].run(spec.settings, c, CheckContext(10.0))
     assert github.unexpected == []
+
+
+def test_an_approval_from_outside_the_repository_does_not_count(github: StrictGitHub) -> None:
+    """Anyone can approve a public repository's pull request (a second account of its author,
+    say); GitHub counts only approvals from people with write access, and so does gate: an
+    approval counts from an OWNER, MEMBER or COLLABORATOR (the review's required
+    author_association)."""
+    commit(github, green_runs(3))
+    outsiders = [
+        review("sock-puppet", "APPROVED", "2026-11-02T10:00:00Z", "NONE"),
+        review("drive-by", "APPROVED", "2026-11-02T11:00:00Z", "CONTRIBUTOR"),
+        review("new", "APPROVED", "2026-11-02T12:00:00Z", "FIRST_TIME_CONTRIBUTOR"),
+    ]
+    pull_request(github, outsiders, ["app.py"])
+    out = run(minApprovals=1)
+    assert github.unexpected == []
+    assert out.status is Status.FAIL
+    assert "has 0 approving review(s)" in out.message
+    github.pages(
+        "/pulls/7/reviews",
+        [*outsiders, review("li", "APPROVED", "2026-11-03T09:00:00Z", "COLLABORATOR")],
+    )
+    assert run(minApprovals=1).status is Status.PASS

@@ -186,7 +186,12 @@ def github_routes(
 
 
 def review(login: str, state: str) -> dict[str, Any]:
-    return {"id": hash(login + state) % 1000, "user": {"login": login}, "state": state}
+    return {
+        "id": hash(login + state) % 1000,
+        "user": {"login": login},
+        "state": state,
+        "author_association": "MEMBER",
+    }
 
 
 GREEN = [

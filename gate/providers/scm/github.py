@@ -55,6 +55,7 @@ class Review:
     login: str | None  # None: the reviewer's account was deleted
     state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
     submitted_at: str = ""
+    association: str = ""  # OWNER | MEMBER | COLLABORATOR | CONTRIBUTOR | NONE | …
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,12 @@ class GitHubClient:
 
     def reviews(self, number: int) -> list[Review]:
         return [
-            Review(_login(r.get("user")), _text(r, "state"), _text(r, "submitted_at"))
+            Review(
+                _login(r.get("user")),
+                _text(r, "state"),
+                _text(r, "submitted_at"),
+                _text(r, "author_association"),
+            )
             for r in self._pages(f"/pulls/{number}/reviews")
         ]
 
