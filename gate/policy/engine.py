@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
-from gate.change import ChangeRequest, ChangeType
+from gate.change import ChangeRequest, ChangeType, same_name
 from gate.checks.interface import CheckSpec, OnError, Status
 from gate.checks.runner import CheckResult
 from gate.errors import ConfigError
@@ -146,7 +146,11 @@ def evaluate(
 ) -> Evaluation:
     """Decide allow / warn / block for ``change`` under ``policies``, in ``environment`` or,
     when none is given, the one the change request names."""
-    if change.environment and environment and environment != change.environment:
+    if (
+        change.environment
+        and environment
+        and same_name(environment) != same_name(change.environment)
+    ):
         raise ConfigError(
             f"the change request is for {change.environment!r}; it cannot be checked for "
             f"{environment!r}",

@@ -199,6 +199,8 @@ def test_an_environment_is_named_in_any_case(env: str) -> None:
     e = default_eval(change(), p, env=env)
     assert e.decision is Decision.BLOCK
     assert [f.rule for f in e.findings] == ["r"]
+    named = default_eval(change(environment="production"), p, env=env)
+    assert [f.rule for f in named.findings] == ["r"]
 
 
 def test_a_service_is_named_in_any_case() -> None:
