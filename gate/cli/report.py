@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from gate.cli.rollout import _common, options
 from gate.errors import EXIT_OK, ConfigError, StateError
+
+if TYPE_CHECKING:
+    from gate.rollout.journal import StateStore
 
 EPILOG = """\b
 Examples:
@@ -15,10 +20,13 @@ Examples:
   gate report --since 7d --service checkout --format json
   gate report --format markdown --output report.md
   gate report --rollout checkout --format svg --output checkout.svg
+  GATE_STATE_URL=postgresql://gate@db.internal/gate gate report --since 7d
 
 \b
 Targets: time to detect < 1 min and time to restore < 5 min (90th percentile), rollback
-rate < 2 %. Exit codes: 0 report written, 2 bad input (a bad --since, an unknown rollout)."""
+rate < 2 %. A rollout whose journal cannot be read is left out and named (stderr, and
+"unreadable" in JSON). Exit codes: 0 report written, 2 bad input (a bad --since, an unknown
+rollout, a store that cannot be opened)."""
 
 
 def parse_since(text: str) -> timedelta:
@@ -41,14 +49,16 @@ def _write(text: str, output: str | None) -> None:
         raise ConfigError(f"cannot write: {exc.strerror}", field="--output") from None
 
 
-def _timeline(root: Path, name: str, fmt: str, output: str | None) -> int:
+def _timeline(store: StateStore, name: str, fmt: str, output: str | None) -> int:
     from gate.delivery.timeline import from_records, mermaid
-    from gate.rollout.journal import Journal
+    from gate.rollout.journal import check_journal_name
 
-    journal = Journal(root, name)
+    journal = store.journal(check_journal_name(name))
     state = journal.load()
     if state is None:
-        raise StateError(f"no journaled rollout named {name} in {root}; `gate status` lists them")
+        raise StateError(
+            f"no journaled rollout named {name} in {store.where}; `gate status` lists them"
+        )
     try:
         timeline = from_records(name, journal.events(), state.status)
     except ValueError as exc:
@@ -65,12 +75,7 @@ def _timeline(root: Path, name: str, fmt: str, output: str | None) -> int:
 
 
 @click.command(epilog=EPILOG)
-@click.option(
-    "--state-dir",
-    metavar="DIR",
-    envvar="GATE_STATE_DIR",
-    help="Where rollouts are journaled (default .gate/).",
-)
+@_common
 @click.option("--since", "since", default="30d", show_default=True, metavar="PERIOD",
               help="Rollouts started in this period before now: 30d, 12h, 2w, 1w3d.")  # fmt: skip
 @click.option("--service", metavar="S", help="Only this service's rollouts.")
@@ -87,6 +92,7 @@ def _timeline(root: Path, name: str, fmt: str, output: str | None) -> int:
 @click.option("--output", "-o", metavar="FILE", help="Write here instead of standard output.")
 def report(
     state_dir: str | None,
+    state_url: str | None,
     since: str,
     service: str | None,
     fmt: str,
@@ -94,19 +100,26 @@ def report(
     output: str | None,
 ) -> int:
     """Delivery report: rollbacks, time to detect and to restore, beside their targets."""
-    from gate.rollout.journal import state_dir as resolve
+    from gate.rollout.runtime import store
 
-    root = resolve(state_dir)
-    if rollout is not None:
-        return _timeline(root, rollout, fmt, output)
-    if fmt == "svg":
+    if rollout is None and fmt == "svg":
         raise ConfigError("svg draws one rollout's timeline: add --rollout NAME", field="--format")
     period = parse_since(since)
-    from gate.delivery import render, rollouts
-    from gate.delivery import report as compute
+    with store(options(state_dir, state_url)) as opened:
+        if rollout is not None:
+            return _timeline(opened, rollout, fmt, output)
+        from gate.delivery import render, rollouts
+        from gate.delivery import report as compute
 
+        loaded = rollouts.load(opened)
+    for name, why in loaded.unreadable:
+        click.echo(f"gate: warning: {name} is left out of the report: {why}", err=True)
     result = compute.build(
-        rollouts.load(root), now=datetime.now(UTC), period=period, service=service
+        loaded.rollouts,
+        now=datetime.now(UTC),
+        period=period,
+        service=service,
+        unreadable=loaded.unreadable,
     )
     text = {"json": render.to_json, "markdown": render.to_markdown}.get(fmt, render.to_text)(result)
     _write(text, output)

@@ -81,6 +81,7 @@ def to_json(report: Report) -> str:
             }
             for r in report.rollouts
         ],
+        "unreadable": [{"name": name, "reason": why} for name, why in report.unreadable],
     }
     return json.dumps(data, indent=2) + "\n"
 
@@ -128,6 +129,9 @@ def to_text(report: Report) -> str:
             )
     if not report.rollouts:
         out += ["", "no rollouts journaled in this period"]
+    if report.unreadable:
+        out += ["", f"left out, journal unreadable ({len(report.unreadable)}):"]
+        out += [f"  {name}: {why}" for name, why in report.unreadable]
     return "\n".join(out) + "\n"
 
 
@@ -201,5 +205,8 @@ def to_markdown(report: Report) -> str:
                 f"| {name} | {f.rollouts} | {f.promoted} | {f.rolled_back} | "
                 f"{_pct(f.rollback_rate)} | {_seconds(f.detect.p90)} | {_seconds(f.restore.p90)} |"
             )
+    if report.unreadable:
+        out += ["", f"**Left out, journal unreadable ({len(report.unreadable)}):**", ""]
+        out += [f"- `{name}`: {why}" for name, why in report.unreadable]
     out += ["", trend_charts(report)]
     return "\n".join(out) + "\n"

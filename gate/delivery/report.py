@@ -119,10 +119,16 @@ class Report:
     overall: Figures
     services: dict[str, Figures]
     rollouts: tuple[Rollout, ...]
+    unreadable: tuple[tuple[str, str], ...] = ()  # (name, why): journals that could not be read
 
 
 def build(
-    rollouts: Sequence[Rollout], *, now: datetime, period: timedelta, service: str | None = None
+    rollouts: Sequence[Rollout],
+    *,
+    now: datetime,
+    period: timedelta,
+    service: str | None = None,
+    unreadable: Sequence[tuple[str, str]] = (),
 ) -> Report:
     """The report over rollouts started in ``period`` before ``now`` (one ``service`` or all)."""
     since = now - period
@@ -136,4 +142,4 @@ def build(
         name: figures([r for r in chosen if r.service == name], days)
         for name in sorted({r.service for r in chosen})
     }
-    return Report(since, now, figures(chosen, days), services, tuple(chosen))
+    return Report(since, now, figures(chosen, days), services, tuple(chosen), tuple(unreadable))

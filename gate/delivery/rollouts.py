@@ -1,7 +1,7 @@
 """Finished and running rollouts as the delivery report sees them, read through the Journal.
 
-Only :class:`gate.rollout.journal.Journal`'s API is used (``load``, ``events``,
-``all_rollouts``), so a journal kept elsewhere (PostgreSQL) reads the same.
+Only the state store's API is used (``names``, ``journal``, and a journal's ``load`` and
+``events``), so rollouts journaled in PostgreSQL read the same as a local directory's.
 
 Times come from the audit log:
 
@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gate.config.values import parse_duration
-from gate.rollout.journal import Journal, all_rollouts
+from gate.errors import GateError
+from gate.rollout.journal import RolloutJournal, StateStore
 from gate.rollout.spec import DEFAULT_INTERVAL
 
 ROLLED_BACK = ("rolled-back", "aborted", "rollback-failed")
@@ -95,7 +95,7 @@ def _interval(spec: Mapping[str, Any]) -> float:
         return DEFAULT_INTERVAL
 
 
-def from_journal(journal: Journal) -> Rollout | None:
+def from_journal(journal: RolloutJournal) -> Rollout | None:
     """The rollout journaled in ``journal``; None for a dry run, or one that never started
     (nothing was deployed)."""
     state = journal.load()
@@ -152,7 +152,25 @@ def from_journal(journal: Journal) -> Rollout | None:
     )
 
 
-def load(root: Path) -> list[Rollout]:
-    """Every rollout journaled under ``root`` (dry runs left out), oldest first."""
-    out = [r for name in all_rollouts(root) if (r := from_journal(Journal(root, name)))]
-    return sorted(out, key=lambda r: r.started)
+@dataclass(frozen=True)
+class Loaded:
+    """The rollouts read (dry runs left out, oldest first), and those that could not be read,
+    each with the reason (a damaged journal): the report names them rather than hide them."""
+
+    rollouts: list[Rollout]
+    unreadable: list[tuple[str, str]]
+
+
+def load(store: StateStore) -> Loaded:
+    """Every rollout journaled in ``store``."""
+    out: list[Rollout] = []
+    unreadable: list[tuple[str, str]] = []
+    for name in store.names():
+        try:
+            rollout = from_journal(store.journal(name))
+        except GateError as exc:
+            unreadable.append((name, str(exc)))
+            continue
+        if rollout is not None:
+            out.append(rollout)
+    return Loaded(sorted(out, key=lambda r: r.started), unreadable)
