@@ -290,6 +290,9 @@ def status(name: str | None, fmt: str, state_dir: str | None, state_url: str | N
     if not rows:
         click.echo(f"no rollouts journaled in {where}")
     for r in rows:
+        if r["status"] == "damaged":
+            click.echo(f"{r['name']}  DAMAGED  {r['reason']}\n  {r['note']}")
+            continue
         target = f" (moving to {r['target_weight']}%)" if r["target_weight"] is not None else ""
         weight = "unknown" if r["weight"] is None else f"{r['weight']}%"
         click.echo(

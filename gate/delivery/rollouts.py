@@ -21,8 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from gate.config.values import parse_duration
-from gate.errors import GateError
-from gate.rollout.journal import RolloutJournal, StateStore
+from gate.rollout.journal import RolloutJournal, StateStore, Unreadable
 from gate.rollout.spec import DEFAULT_INTERVAL
 
 ROLLED_BACK = ("rolled-back", "aborted", "rollback-failed")
@@ -168,7 +167,7 @@ def load(store: StateStore) -> Loaded:
     for name in store.names():
         try:
             rollout = from_journal(store.journal(name))
-        except GateError as exc:
+        except Unreadable as exc:
             unreadable.append((name, str(exc)))
             continue
         if rollout is not None:

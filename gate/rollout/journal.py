@@ -44,6 +44,11 @@ class Busy(StateError):
     """Another live process drives (or is claiming) the rollout."""
 
 
+class Unreadable(StateError):
+    """One rollout's journal cannot be read (damaged, too large, not readable): its traffic
+    and kill switches are unknown. Commands over every rollout name it and go on."""
+
+
 class LeaseLost(StateError):
     """This process's lease ran out and another process took the rollout over: it must stop,
     and what it left behind may need a look."""
@@ -375,13 +380,13 @@ class Journal:
             with os.fdopen(fd, "rb") as fh:
                 raw = fh.read(MAX_STATE + 1)
         except OSError as exc:
-            raise StateError(f"cannot read {self.state_path}: {exc.strerror}") from None
+            raise Unreadable(f"cannot read {self.state_path}: {exc.strerror}") from None
         if len(raw) > MAX_STATE:
-            raise StateError(f"{self.state_path} is larger than {MAX_STATE} bytes")
+            raise Unreadable(f"{self.state_path} is larger than {MAX_STATE} bytes")
         try:
             return RolloutState.from_json(json.loads(raw))
         except (ValueError, TypeError, RecursionError) as exc:
-            raise StateError(f"{self.state_path} is damaged: {exc}") from None
+            raise Unreadable(f"{self.state_path} is damaged: {exc}") from None
 
     def save(self, state: RolloutState) -> None:
         self._ensure()

@@ -46,6 +46,7 @@ from gate.rollout.journal import (
     Driver,
     LeaseLost,
     RolloutState,
+    Unreadable,
     check_journal_name,
     now_iso,
 )
@@ -383,7 +384,7 @@ class PostgresJournal:
         try:
             return RolloutState.from_json(json.loads(row[0]))
         except (ValueError, TypeError, RecursionError) as exc:
-            raise StateError(
+            raise Unreadable(
                 f"the state of {self.name} in {self._db.where} is damaged: {exc}"
             ) from None
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gate.errors import GateError
-from gate.rollout.journal import ACTIVE, Busy, LeaseLost, RolloutJournal, live_driver
+from gate.rollout.journal import ACTIVE, Busy, LeaseLost, RolloutJournal, Unreadable, live_driver
 from gate.rollout.runtime import Options, roll_back_held, store
 from gate.secrets import redact
 
@@ -58,7 +58,7 @@ def reap(
             try:
                 state = j.load()
                 driven = state is not None and live_driver(j) is not None
-            except GateError as exc:  # one damaged journal must not stop the others' rollback
+            except Unreadable as exc:  # one damaged journal must not stop the others' rollback
                 why = f"{redact(str(exc))}; its traffic and kill switches were not checked"
                 unread = Reaped(name, "error", why)
                 note(f"{name}: {unread.outcome}: {unread.message}")

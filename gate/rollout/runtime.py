@@ -42,11 +42,13 @@ from gate.rollout.journal import (
     RolloutState,
     RolloutStatus,
     StateStore,
+    Unreadable,
     live_driver,
 )
 from gate.rollout.notifications import build_notifier
 from gate.rollout.spec import RolloutSpec, parse_rollout
 from gate.rollout.stores import open_store
+from gate.secrets import redact
 
 DRY_RUN_SUFFIX = ".dry-run"
 
@@ -387,11 +389,38 @@ def status(options: Options, name: str | None = None) -> tuple[str, list[dict[st
         rows = []
         for each in names:
             j = opened.journal(each)
-            state = j.load()
+            try:
+                state = j.load()
+            except Unreadable as exc:
+                if name is not None:
+                    raise
+                rows.append(damaged(each, redact(str(exc))))  # the others are still listed
+                continue
             if state is None:
                 raise StateError(f"no journaled rollout named {each} in {opened.where}")
             rows.append(describe(j, state))
         return opened.where, rows
+
+
+def damaged(name: str, why: str) -> dict[str, Any]:
+    """The status row of a rollout whose journal cannot be read."""
+    return {
+        "name": name,
+        "status": "damaged",
+        "stage": None,
+        "stages": "?",
+        "weight": None,
+        "target_weight": None,
+        "reason": why,
+        "pid": None,
+        "started_at": None,
+        "updated_at": None,
+        "note": (
+            "its journal cannot be read, so its canary traffic and kill switches are unknown: "
+            "a human must check the router and the flags, then move the journal away"
+        ),
+        "flags_still_on": [],
+    }
 
 
 def describe(j: RolloutJournal, state: RolloutState) -> dict[str, Any]:

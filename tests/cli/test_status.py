@@ -98,3 +98,21 @@ def test_names_on_the_command_line_follow_the_same_rule(
         assert r.code == 2
         assert "NAME: '../x' is not a valid rollout name" in r.err
     assert not root.exists()
+
+
+def test_a_damaged_journal_is_listed_as_damaged_beside_the_others(
+    gate: Callable[..., Result], tmp_path: Path
+) -> None:
+    root = journal(tmp_path, RolloutStatus.PROGRESSING, weight=10)
+    (root / "aaa-torn").mkdir(mode=0o700)
+    (root / "aaa-torn" / "state.json").write_text("{torn", encoding="utf-8")
+    r = gate("status", "--state-dir", str(root))
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0].startswith("aaa-torn  DAMAGED  ")
+    assert "state.json is damaged" in lines[0]
+    assert "a human must check the router and the flags" in lines[1]
+    assert any(x.startswith("checkout  progressing") for x in lines)
+    one = gate("status", "aaa-torn", "--state-dir", str(root))
+    assert one.code == 2
+    assert "state.json is damaged" in one.err
