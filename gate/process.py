@@ -17,6 +17,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from gate.secrets import redact
+
 MAX_OUTPUT = 256 * 1024
 _TAIL = 300
 
@@ -47,7 +49,9 @@ class ProgramNotFound(Exception):
 
 
 def one_line_tail(text: str, limit: int = _TAIL) -> str:
-    text = " | ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+    """The end of ``text`` on one line, secrets removed before it is cut short (a secret cut
+    in two would no longer be recognised)."""
+    text = redact(" | ".join(line.strip() for line in text.strip().splitlines() if line.strip()))
     return text if len(text) <= limit else "…" + text[-limit:]
 
 

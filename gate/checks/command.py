@@ -9,7 +9,6 @@ from gate.change import ChangeRequest
 from gate.checks.interface import CheckContext, CheckOutcome
 from gate.config.node import Node
 from gate.errors import ProviderRejected
-from gate.secrets import redact
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
         return CheckOutcome.failed(f"{program} did not finish within {context.timeout:g}s")
     if done.ok:
         return CheckOutcome.passed(f"{program} exited 0")
-    detail = redact(done.tail())
+    detail = done.tail()
     return CheckOutcome.failed(
         f"{program} exited {done.returncode}" + (f": {detail}" if detail else "")
     )

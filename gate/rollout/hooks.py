@@ -31,7 +31,7 @@ def run_hook(hook: Hook, context: dict[str, str]) -> HookResult:
             return HookResult(hook.name, False, str(exc))
         if done.timed_out:
             return HookResult(hook.name, False, f"timed out after {hook.timeout:g}s")
-        detail = redact(done.tail())
+        detail = done.tail()
         return HookResult(
             hook.name, done.ok, f"exit {done.returncode}" + (f": {detail}" if detail else "")
         )

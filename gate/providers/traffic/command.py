@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from gate import process
 from gate.errors import ProviderRejected, ProviderUnavailable
 from gate.providers.traffic.settings import _PLACEHOLDER, PLACEHOLDERS
-from gate.secrets import redact
 
 _NAME = "command"
 _INTEGER = re.compile(r"\s*(-?\d{1,4})\s*%?\s*")
@@ -117,7 +116,7 @@ class CommandRouter:
                 f"{program}: no answer within {self.timeout:g}s (killed)", provider=_NAME
             )
         if not done.ok:
-            detail = redact(done.tail()) or "no output"
+            detail = done.tail() or "no output"
             raise ProviderRejected(
                 f"{program} exited with {done.returncode}: {detail}", provider=_NAME
             )
