@@ -136,10 +136,33 @@ def _construct(
 
 def _scalar(node: yaml.Node, path: PathKey, doc_file: str, loader: _Loader) -> Any:
     try:
-        return loader.construct_object(node, deep=True)
+        value = loader.construct_object(node, deep=True)
     except ValueError:  # e.g. an integer of more digits than Python converts
         raise ConfigError(
             "cannot read this value (a number too long?)",
+            file=doc_file,
+            line=node.start_mark.line + 1,
+            field=dotted(path) or None,
+        ) from None
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = _joined_surrogates(value, node, path, doc_file)
+    return value
+
+
+def _joined_surrogates(value: str, node: yaml.Node, path: PathKey, doc_file: str) -> str:
+    """``\\uD83D\\uDE80`` escapes one character as a UTF-16 pair (JSON writers do so past the
+    BMP); YAML keeps two halves, which no text output can write. Join the pairs; a lone half
+    is bad input."""
+    try:
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError as exc:
+        half = value.encode("utf-16-le", "surrogatepass")[exc.start : exc.start + 2]
+        raise ConfigError(
+            f"holds \\u{int.from_bytes(half, 'little'):04x}, half of a UTF-16 surrogate pair: "
+            "not text",
             file=doc_file,
             line=node.start_mark.line + 1,
             field=dotted(path) or None,

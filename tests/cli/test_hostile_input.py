@@ -3,13 +3,15 @@ naming where it is and exit 2, never a traceback; a secret never leaves, not eve
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.cli.conftest import Result
+from tests.cli.conftest import REPO, Result
 
 TOKEN = "ghs_0123456789abcdefSECRET"
 
@@ -42,3 +44,37 @@ def test_a_command_check_that_prints_a_secret_leaves_no_part_of_it(
             line for line in r.err.splitlines() if not line.startswith("::add-mask::")
         )
         assert not [s for s in suffixes(TOKEN) if s in shown], shown
+
+
+def change_json(**fields: str) -> str:
+    """examples/change-pass.yaml as JSON written the way most JSON writers write it: every
+    character past ASCII as a \\u escape, those past the BMP as a UTF-16 surrogate pair."""
+    data = yaml.safe_load((REPO / "examples/change-pass.yaml").read_text("utf-8"))
+    return json.dumps({**data, **fields})
+
+
+def test_json_with_escaped_emoji_is_read_as_the_emoji(
+    gate: Callable[..., Result], tmp_path: Path
+) -> None:
+    change = tmp_path / "change.json"
+    change.write_text(change_json(id="CHG-\U0001f680", title="Ship \U0001f680 faster"), "ascii")
+    assert "\\ud83d\\ude80" in change.read_text("ascii")
+    report = tmp_path / "report.json"
+    r = gate("check", "--change", str(change), "-f", "json", "-o", str(report))
+    assert (r.code, r.err) == (0, "")
+    assert "CHG-\U0001f680" in report.read_text("utf-8")
+
+
+def test_a_lone_surrogate_escape_is_refused_where_it_is(
+    gate: Callable[..., Result], tmp_path: Path
+) -> None:
+    """``\\udcff`` alone is no character: writing it anywhere (a file, the step summary,
+    standard output) would fail, so it is bad input, found where it is written."""
+    change = tmp_path / "change.json"
+    change.write_text(change_json(title="Fix \udcff parsing").replace(", ", ",\n"), "ascii")
+    expected = f"gate: error: {change}:2: title: holds \\udcff, half of a UTF-16 surrogate "
+    expected += "pair: not text\n"
+    report = str(tmp_path / "report.txt")
+    for args in (("validate", str(change)), ("check", "--change", str(change), "-o", report)):
+        r = gate(*args)
+        assert (r.code, r.err) == (2, expected)

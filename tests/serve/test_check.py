@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.cli.conftest import Result
 from tests.cli.test_broken_inputs import CHANGE_CASES
@@ -176,6 +177,22 @@ def test_syntax_errors_are_400_and_schema_errors_422(make_client: MakeClient) ->
 def test_not_utf8_is_400_with_its_line(make_client: MakeClient) -> None:
     r = make_client().post("/v1/check", content=b'{"id": "x",\n"title": "\xff"}')
     assert (r.status_code, r.json()["error"]) == (400, "<request>:2: not UTF-8 text")
+
+
+def test_surrogate_escapes_as_json_writers_write_them(make_client: MakeClient) -> None:
+    """A character past the BMP escaped as a UTF-16 pair is that character; half a pair
+    alone is no text and a 400 naming where it is, not a server error."""
+    change = yaml.safe_load((REPO / "examples/change-pass.yaml").read_text("utf-8"))
+    client = make_client()
+    r = client.post("/v1/check", content=json.dumps({**change, "id": "CHG-\U0001f680"}))
+    assert r.status_code == 200, r.text
+    assert r.json()["change"]["id"] == "CHG-\U0001f680"
+    lone = json.dumps({**change, "id": "CHG-\udcff"}).replace(", ", ",\n")
+    r = client.post("/v1/check", content=lone)
+    assert (r.status_code, r.json()["error"]) == (
+        400,
+        "<request>:1: id: holds \\udcff, half of a UTF-16 surrogate pair: not text",
+    )
 
 
 def test_wrapper_mistakes_are_located(make_client: MakeClient) -> None:

@@ -534,6 +534,8 @@ RAW = {
     "set-tag.yaml": "id: !!set {a, b}\n",
     "bom-then-garbage.yaml": "\ufeff{{{\n",
     "nul-in-text.yaml": "id: CHG-1\x00\n",
+    "lone-surrogate.json": '{"id": "CHG-1",\n "title": "half a pair \\udcff"}',
+    "lone-surrogate-key.yaml": '"\\ud83d": x\n',
 }
 
 
