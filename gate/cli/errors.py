@@ -49,6 +49,30 @@ def save_traceback() -> Path | None:
         return None
 
 
+def given_as(ctx: click.Context | None, param: click.Parameter) -> str:
+    """How the user gave ``param``: the environment variable its value came from, else its
+    long option, else the argument's name (``FILE...``)."""
+    from click.core import ParameterSource
+
+    if isinstance(param, click.Option):
+        source = ctx.get_parameter_source(param.name) if ctx and param.name else None
+        if param.envvar and source is ParameterSource.ENVIRONMENT:
+            names = [param.envvar] if isinstance(param.envvar, str) else list(param.envvar)
+            return next((n for n in names if n in os.environ), names[0])
+        return next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    return param.human_readable_name
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    """A mistake on the command line as one line: the option (or variable) and what is wrong
+    with its value, else click's sentence and where to look."""
+    param = exc.param if isinstance(exc, click.BadParameter) else None
+    if param is not None and not isinstance(exc, click.MissingParameter):
+        return f"{given_as(exc.ctx, param)}: {exc.message}"
+    where = f" See '{exc.ctx.command_path} --help'." if exc.ctx is not None else ""
+    return exc.format_message() + where
+
+
 def run_guarded(command: Callable[[], Any]) -> int:
     """Run ``command`` (click in non-standalone mode) and turn its outcome into an exit code."""
     try:
@@ -68,6 +92,9 @@ def run_guarded(command: Callable[[], Any]) -> int:
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:
+        _err(f"gate: error: {_usage_line(exc)}")
+        return EXIT_BAD_INPUT
     except click.ClickException as exc:
         exc.show()
         return EXIT_BAD_INPUT if exc.exit_code == 2 else int(exc.exit_code or EXIT_BAD_INPUT)

@@ -78,3 +78,41 @@ def test_a_lone_surrogate_escape_is_refused_where_it_is(
     for args in (("validate", str(change)), ("check", "--change", str(change), "-o", report)):
         r = gate(*args)
         assert (r.code, r.err) == (2, expected)
+
+
+CHOICES = "'text', 'json', 'junit', 'sarif', 'github', 'markdown'"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("--format", "yaml"), f"--format: 'yaml' is not one of {CHOICES}."),
+        (("-f", "yaml"), f"--format: 'yaml' is not one of {CHOICES}."),
+        (
+            ("--fromat", "json"),
+            "No such option '--fromat'. Did you mean '--format'? See 'gate check --help'.",
+        ),
+        (("--change",), "Option '--change' requires an argument."),
+    ],
+)
+def test_a_bad_flag_is_one_line(
+    gate: Callable[..., Result], args: tuple[str, ...], line: str
+) -> None:
+    r = gate("check", "--change", "examples/change-pass.yaml", *args)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == f"gate: error: {line}\n"
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nobody typed --format: the value came from GATE_FORMAT, so that is what is named."""
+    monkeypatch.setenv("GATE_FORMAT", "yaml")
+    r = gate("check", "--change", "examples/change-pass.yaml")
+    assert (r.code, r.err) == (2, f"gate: error: GATE_FORMAT: 'yaml' is not one of {CHOICES}.\n")
+    monkeypatch.setenv("GATE_LEASE_SECONDS", "soon")
+    r = gate("reap")
+    assert (r.code, r.err) == (
+        2,
+        "gate: error: GATE_LEASE_SECONDS: 'soon' is not a valid float range.\n",
+    )
