@@ -6,13 +6,15 @@ exit code. Errors are mapped to exit codes in one place, :func:`main`.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
 from gate import __version__
-from gate.cli.errors import run_guarded
+from gate.cli.errors import given_as, run_guarded
 
 
 @click.group(
@@ -42,6 +44,38 @@ def _register() -> None:
     report.register(cli)
     reap.register(cli)
     _whole_short_help(cli)
+    _text_values_only(cli)
+
+
+def _text_values_only(group: click.Group) -> None:
+    """Bytes that are not UTF-8 in an option, variable or argument (Python passes them on as
+    lone surrogates) cannot be written to any report: each command refuses them first."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _text_values_only(command)
+        elif command.callback is not None:
+            command.callback = _refusing_non_text(command, command.callback)
+
+
+def _refusing_non_text(command: click.Command, callback: Any) -> Any:
+    from gate.errors import ConfigError
+
+    @functools.wraps(callback)
+    def checked(**params: Any) -> Any:
+        ctx = click.get_current_context()
+        for param in command.params:
+            value = params.get(param.name or "")
+            for item in value if isinstance(value, tuple) else (value,):
+                if isinstance(item, str) and not item.isascii():
+                    try:
+                        item.encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise ConfigError(
+                            f"{item!r} is not UTF-8 text", field=given_as(ctx, param)
+                        ) from None
+        return callback(**params)
+
+    return checked
 
 
 def _whole_short_help(group: click.Group) -> None:

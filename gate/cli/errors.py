@@ -26,7 +26,8 @@ from gate.secrets import redact
 
 
 def _err(line: str) -> None:
-    click.echo(redact(line), err=True)
+    # a value that is not UTF-8 (a lone surrogate) is shown escaped, never a crash
+    click.echo(redact(line).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
 
 
 def crash_log_dir() -> Path:

@@ -211,6 +211,11 @@ def load_file(path: str | Path) -> Document:
     binary or huge file is a ConfigError. Only regular files are read, opened without
     blocking, so a FIFO or a device never hangs gate; the size cap holds while reading."""
     name = str(path)
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ConfigError("the file name is not UTF-8 text", file=name) from None
     if name == "-":
         raw = _read_capped(sys.stdin.buffer, "<stdin>")
         name = "<stdin>"

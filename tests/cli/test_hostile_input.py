@@ -116,3 +116,31 @@ def test_a_bad_value_from_the_environment_names_the_variable(
         2,
         "gate: error: GATE_LEASE_SECONDS: 'soon' is not a valid float range.\n",
     )
+
+
+def test_a_value_that_is_not_utf8_is_refused_by_name(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Bytes that are not UTF-8 (Python hands them over as \\udcXX) cannot be written to a
+    report, a step summary or JSON: the option, variable or file holding them is named."""
+    report = str(tmp_path / "report.json")
+    run = ("check", "--change", "examples/change-block.yaml", "-f", "json", "-o", report)
+    r = gate(*run, "--env", "prod\udcff")
+    assert (r.code, r.err) == (2, "gate: error: --env: 'prod\\udcff' is not UTF-8 text\n")
+    r = gate(*run, "--override", "INC-1: caf\udce9")
+    assert (r.code, r.err) == (
+        2,
+        "gate: error: --override: 'INC-1: caf\\udce9' is not UTF-8 text\n",
+    )
+    monkeypatch.setenv("GATE_ENV", "prod\udcff")
+    r = gate(*run)
+    assert (r.code, r.err) == (2, "gate: error: GATE_ENV: 'prod\\udcff' is not UTF-8 text\n")
+    monkeypatch.delenv("GATE_ENV")
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    named = policies / "caf\udce9.yaml"
+    named.write_text((REPO / "policies/default.yaml").read_text("utf-8"), "utf-8")
+    r = gate(*run, "--policy", str(policies), "--no-default-policy")
+    shown = str(named).replace("\udce9", "\\udce9")
+    assert (r.code, r.err) == (2, f"gate: error: {shown}: the file name is not UTF-8 text\n")
+    assert not Path(report).exists()
