@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import tempfile
 import time
@@ -24,10 +25,14 @@ from gate.errors import (
 )
 from gate.secrets import redact
 
+_BREAK = re.compile(r"\s*[\r\n]+\s*")
+
 
 def _err(line: str) -> None:
-    # a value that is not UTF-8 (a lone surrogate) is shown escaped, never a crash
-    click.echo(redact(line).encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
+    # one line, whatever the message quotes (libpq, for one, explains over two); a value that
+    # is not UTF-8 (a lone surrogate) is shown escaped, never a crash
+    line = _BREAK.sub(" ", redact(line).strip())
+    click.echo(line.encode("utf-8", "backslashreplace").decode("utf-8"), err=True)
 
 
 def crash_log_dir() -> Path:

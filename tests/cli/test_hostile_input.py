@@ -4,6 +4,7 @@ naming where it is and exit 2, never a traceback; a secret never leaves, not eve
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -144,3 +145,17 @@ def test_a_value_that_is_not_utf8_is_refused_by_name(
     shown = str(named).replace("\udce9", "\\udce9")
     assert (r.code, r.err) == (2, f"gate: error: {shown}: the file name is not UTF-8 text\n")
     assert not Path(report).exists()
+
+
+def test_an_unreachable_state_store_is_one_line(gate: Callable[..., Result]) -> None:
+    """libpq explains a refused connection over two lines; gate says it on one."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    r = gate("status", "--state-url", f"postgresql://gate@127.0.0.1:{port}/gate")
+    assert r.code == 2
+    [line] = r.err.splitlines()
+    assert line.startswith(f"gate: error: the state store postgresql://gate@127.0.0.1:{port}/gate")
+    assert line.endswith(
+        "Connection refused Is the server running on that host and accepting TCP/IP connections?"
+    ), line
