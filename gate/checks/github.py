@@ -85,7 +85,7 @@ class Settings:
 
 
 def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> CheckOutcome:
-    from gate.providers.scm.github import GitHubClient
+    from gate.providers.scm.github import MAX_LISTED_FILES, GitHubClient
 
     repo = settings.repository or change.repository or os.environ.get("GITHUB_REPOSITORY", "")
     sha = change.commit
@@ -152,6 +152,10 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
                 critical = [
                     f for f in files for g in settings.critical_paths if fnmatch.fnmatch(f, g)
                 ]
+                if pull.changed_files > MAX_LISTED_FILES:  # the rest cannot be ruled out
+                    critical.append(
+                        f"{pull.changed_files} files, more than the {MAX_LISTED_FILES} GitHub lists"
+                    )
             if critical:
                 need = max(need, settings.critical_approvals)
             if len(approvals) < need:

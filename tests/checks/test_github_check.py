@@ -478,3 +478,40 @@ def test_an_approval_from_outside_the_repository_does_not_count(github: StrictGi
         [*outsiders, review("li", "APPROVED", "2026-11-03T09:00:00Z", "COLLABORATOR")],
     )
     assert run(minApprovals=1).status is Status.PASS
+
+
+PULL = {"number": 7, "user": {"login": "author"}, "head": {"sha": SHA}}
+
+
+def test_critical_paths_beyond_the_files_github_lists_are_not_ruled_out(
+    github: StrictGitHub,
+) -> None:
+    """GitHub lists at most 3000 files of a pull request ("Responses include a maximum of 3000
+    files"); its changed_files says how many there are. A critical file past the list used to
+    go unseen, so the pull request needed only minApprovals; now what cannot be listed counts
+    as touching the critical paths."""
+    commit(github, green_runs(3))
+    pull_request(github, APPROVED, [f"src/f{i}.py" for i in range(3000)])
+    github.answer(
+        f"{REPO_PATH}/pulls/7",
+        {},
+        httpx.Response(200, json={**PULL, "changed_files": 3001}),
+    )
+    out = run(criticalPaths=["db/**"], criticalApprovals=2)
+    assert github.unexpected == []
+    assert out.status is Status.FAIL
+    assert out.message.endswith("2 needed (touches 3001 files, more than the 3000 GitHub lists)")
+
+
+def test_a_file_renamed_out_of_a_critical_path_touches_it(github: StrictGitHub) -> None:
+    """A renamed file's entry carries its former name (previous_filename): moving a migration
+    out of db/ changes db/."""
+    commit(github, green_runs(3))
+    pull_request(github, APPROVED, [])
+    github.pages(
+        "/pulls/7/files",
+        [{"filename": "old/001.sql", "previous_filename": "db/001.sql", "status": "renamed"}],
+    )
+    out = run(criticalPaths=["db/**"], criticalApprovals=2)
+    assert out.status is Status.FAIL
+    assert out.message.endswith("2 needed (touches db/001.sql)")

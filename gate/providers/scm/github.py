@@ -22,6 +22,7 @@ _NAME = "github"
 API_VERSION = "2022-11-28"
 PER_PAGE = 100
 MAX_PAGES = 50
+MAX_LISTED_FILES = 3000  # "Responses include a maximum of 3000 files" (list pull request files)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class PullRequest:
     number: int
     author: str | None
     head_sha: str = ""
+    changed_files: int = 0
 
 
 def _text(item: dict[str, Any], key: str) -> str:
@@ -209,6 +211,7 @@ class GitHubClient:
             number=number,
             author=_login(data.get("user")),
             head_sha=_text(head, "sha") if isinstance(head, dict) else "",
+            changed_files=_int(data.get("changed_files")),
         )
 
     def reviews(self, number: int) -> list[Review]:
@@ -223,4 +226,11 @@ class GitHubClient:
         ]
 
     def files(self, number: int) -> list[str]:
-        return [_text(f, "filename") for f in self._pages(f"/pulls/{number}/files")]
+        """Every path the pull request touches: each file's name and, for a renamed file, its
+        former name too. GitHub lists at most :data:`MAX_LISTED_FILES` files."""
+        out = []
+        for f in self._pages(f"/pulls/{number}/files"):
+            out.append(_text(f, "filename"))
+            if _text(f, "previous_filename"):
+                out.append(_text(f, "previous_filename"))
+        return out
