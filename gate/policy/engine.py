@@ -135,6 +135,15 @@ def _window_finding(
     )
 
 
+def _environments_skipped(policies: Sequence[Policy]) -> list[str]:
+    """The environments that policies, rules or windows are scoped to: with no environment
+    named, none of them applies, which is worth saying."""
+    scopes = [p.scope for p in policies]
+    scopes += [r.scope for p in policies for r in p.rules]
+    scopes += [w.scope for p in policies for w in p.windows]
+    return sorted({e for scope in scopes for e in scope.environments})
+
+
 def evaluate(
     change: ChangeRequest,
     policies: Sequence[Policy],
@@ -163,6 +172,19 @@ def evaluate(
     applicable = [p for p in policies if p.scope.applies(environment, change.affected_services)]
     findings: list[Finding] = []
     bypasses: list[Bypass] = []
+    unnamed = _environments_skipped(policies) if not environment.strip() else []
+    if unnamed:
+        findings.append(
+            Finding(
+                rule="environment",
+                severity=Severity.WARN,
+                message=f"no environment given, so what applies only to {', '.join(unnamed)} "
+                "was not applied",
+                remediation="name the environment: --env, or environment in the change request",
+                location=SourceLocation(change.file),
+                field="environment",
+            )
+        )
 
     def record(finding: Finding, bypassable: bool, policy: Policy) -> bool:
         """Keep ``finding``, or record its bypass; True when it was kept."""

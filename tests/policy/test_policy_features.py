@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from gate.policy.engine import evaluate
+from gate.policy.load import load_policies
 from gate.policy.result import Decision, Severity
 from tests.policy.helpers import change, default_eval, evaluate_only, policy
 
@@ -141,7 +143,11 @@ def test_a_change_request_is_checked_in_the_environment_it_names() -> None:
     production = change(environment="production")  # scheduled on a Tuesday
     assert evaluate(production, [freeze]).decision is Decision.BLOCK
     assert evaluate(production, [freeze], environment="production").decision is Decision.BLOCK
-    assert evaluate(change(), [freeze]).decision is Decision.ALLOW
+    unnamed = evaluate(change(), [freeze])
+    assert unnamed.decision is Decision.WARN
+    assert [f.message for f in unnamed.findings] == [
+        "no environment given, so what applies only to production was not applied"
+    ]
     with pytest.raises(ConfigError) as caught:
         evaluate(production, [freeze], environment="staging")
     assert caught.value.one_line() == (
@@ -226,3 +232,17 @@ def test_hours_across_midnight(clock: str, outside: bool) -> None:
         change(scheduledTime=f"2026-11-24T{clock}:00+00:00"), policy({"rules": [night]})
     )
     assert (e.decision is Decision.BLOCK) is outside
+
+
+def test_a_check_with_no_environment_says_what_it_left_out() -> None:
+    """No --env and no environment in the change request: policies, rules and windows scoped
+    to environments silently did not apply and the change was allowed; now a warning says
+    so (with --fail-on warn it fails the run). The bundled policy is scoped nowhere."""
+    scoped = policy(
+        {"rules": [field_rule(field="links", required=True, scope={"environments": ["prod"]})]}
+    )
+    e = evaluate(change(), [*load_policies([]), scoped])
+    assert e.decision is Decision.WARN
+    assert [(f.rule, f.severity) for f in e.findings] == [("environment", Severity.WARN)]
+    assert evaluate(change(), load_policies([])).decision is Decision.ALLOW
+    assert evaluate(change(), [scoped], environment="dev").decision is Decision.ALLOW
