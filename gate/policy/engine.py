@@ -90,19 +90,27 @@ def _effective_rules(
 
 
 def _window_findings(
-    change: ChangeRequest, policy: Policy, windows: Sequence[Window]
+    change: ChangeRequest, policy: Policy, windows: Sequence[Window], now: datetime
 ) -> list[tuple[Finding, Window]]:
+    """Deny windows the change falls in, or allow windows it falls outside: at its scheduled
+    time and, once that time has passed, now as well (a change deployed late is deployed now,
+    and a freeze that began since holds it)."""
     t = change.scheduled_time
+    times = [(t, "scheduled")]
+    if now > t:  # the evaluation's time is in the report (evaluated_at)
+        times.append((now, "deploying now, after its scheduled time, is"))
     loc = SourceLocation(change.file, change.line_of("scheduledTime"))
     out: list[tuple[Finding, Window]] = []
     for w in windows:
-        if w.kind == "deny" and w.active(t):
+        when = next((label for at, label in times if w.kind == "deny" and w.active(at)), None)
+        if when is not None:
             what = w.description or w.matcher.describe()
             out.append(
-                (_window_finding(w, policy, f"scheduled in deny window {w.name}: {what}", loc), w)
+                (_window_finding(w, policy, f"{when} in deny window {w.name}: {what}", loc), w)
             )
     allows = [w for w in windows if w.kind == "allow"]
-    if allows and not any(w.active(t) for w in allows):
+    outside = [label for at, label in times if not any(w.active(at) for w in allows)]
+    if allows and outside:
         names = "; ".join(f"{w.name}: {w.matcher.describe()}" for w in allows)
         strictest = min(allows, key=lambda w: list(ENFORCEMENT_SEVERITY).index(w.enforcement))
         out.append(
@@ -110,7 +118,7 @@ def _window_findings(
                 _window_finding(
                     strictest,
                     policy,
-                    f"scheduled outside every allow window ({names})",
+                    f"{outside[0]} outside every allow window ({names})",
                     loc,
                     rule_id="allow-windows",
                 ),
@@ -210,7 +218,7 @@ def evaluate(
             w for w in policy.windows if w.scope.applies(environment, change.affected_services)
         ]
         blocked = False
-        for finding, window in _window_findings(change, policy, windows):
+        for finding, window in _window_findings(change, policy, windows, now):
             kept = record(finding, window.bypassable, policy)
             blocked = blocked or (kept and finding.severity is Severity.BLOCK)
         if blocked:  # the windows that decide when this policy lets the change through
@@ -257,7 +265,7 @@ def evaluate(
 
     next_at = None
     if blocking_windows:
-        found = next_allowed(change.scheduled_time, blocking_windows)
+        found = next_allowed(max(change.scheduled_time, now), blocking_windows)
         next_at = found.astimezone(change.scheduled_time.tzinfo) if found else None
 
     return Evaluation(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import yaml
@@ -49,7 +48,7 @@ def default_eval(
         [*load_policies([]), *extra],
         environment=env,
         override=override,
-        now=datetime.fromisoformat("2026-11-22T12:00:00+00:00"),
+        now=c.scheduled_time,  # judged at its scheduled time (a later now judges that too)
     )
 
 
@@ -60,5 +59,5 @@ def evaluate_only(c: ChangeRequest, *policies: Policy, override: str | None = No
         list(policies),
         environment="production",
         override=override,
-        now=datetime.fromisoformat("2026-11-22T12:00:00+00:00"),
+        now=c.scheduled_time,  # judged at its scheduled time (a later now judges that too)
     )

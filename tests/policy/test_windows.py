@@ -213,3 +213,33 @@ def test_a_window_applies_only_where_its_scope_does() -> None:
     assert [f.rule for f in staged.findings] == ["staging-freeze"]
     db = change(scheduledTime="2026-11-24T10:00:00+00:00", affectedServices=["db"])
     assert [f.rule for f in evaluate_only(db, p).findings] == ["allow-windows"]
+
+
+def test_a_change_deployed_after_its_scheduled_time_is_judged_now_too() -> None:
+    """A change request scheduled last Tuesday and deployed now, on Friday evening inside
+    the weekend freeze, used to be allowed: the freeze was judged at the stale scheduled time
+    only (a reused request, or scheduledTime: 1970-01-01T00:00:00Z, slipped past every
+    window). Once the scheduled time has passed, the windows are judged now as well."""
+    p = policy(
+        {
+            "windows": [
+                {"name": "weekend", "type": "deny", "cron": "0 18 * * fri", "duration": "62h"},
+                {"name": "office", "type": "allow", "days": ["mon", "tue", "wed", "thu", "fri"]},
+            ]
+        }
+    )
+    tuesday = change(scheduledTime="2026-11-24T10:00:00+00:00")
+    on_time = evaluate(tuesday, [p], now=datetime.fromisoformat("2026-11-24T09:00:00+00:00"))
+    assert on_time.decision is Decision.ALLOW
+    late = evaluate(tuesday, [p], now=datetime.fromisoformat("2026-11-27T19:30:00+00:00"))
+    assert late.decision is Decision.BLOCK
+    assert [f.message for f in late.findings] == [
+        "deploying now, after its scheduled time, is in deny window weekend: "
+        "cron '0 18 * * fri' for 2d14h (UTC)"
+    ]
+    assert late.next_allowed_at == datetime.fromisoformat("2026-11-30T08:00:00+00:00")
+    sunday = evaluate(tuesday, [p], now=datetime.fromisoformat("2026-11-29T20:00:00+00:00"))
+    assert [f.rule for f in sunday.findings] == ["weekend", "allow-windows"]
+    epoch = change(scheduledTime="1970-01-06T10:00:00+00:00")  # a Tuesday
+    old = evaluate(epoch, [p], now=datetime.fromisoformat("2026-11-28T12:00:00+00:00"))
+    assert old.decision is Decision.BLOCK
