@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from gate.change import ChangeRequest
 from gate.checks.interface import CheckContext, CheckOutcome
 from gate.config.node import Node, Where
-from gate.errors import ConfigError, ProviderError
+from gate.errors import ConfigError, ProviderError, ProviderRejected
 from gate.secrets import SecretRef, reveal
 
 if TYPE_CHECKING:
@@ -112,22 +112,23 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
         # CI runs on the pull request's head; GITHUB_SHA of a pull_request workflow is a test
         # merge commit that no check run is attached to
         sha = sha or (pull.head_sha if pull else "") or os.environ.get("GITHUB_SHA", "")
-        if sha:
-            runs = client.check_runs(sha)
-            own = _own_check_runs(client, runs, repo)
-            for check in runs:
-                if check.status != "completed" and check.id in own:
-                    continue
-                if check.status != "completed":
-                    problems.append(f"check run {check.name} is {check.status}")
-                elif check.conclusion not in PASSING:
-                    problems.append(f"check run {check.name} concluded {check.conclusion}")
-            state, statuses = client.combined_status(sha)
-            if statuses and state != "success":
-                failing = [s.context for s in statuses if s.state != "success"]
-                problems.append(f"commit status is {state} ({', '.join(failing)})")
-            if not statuses and all(r.id in own for r in runs):
-                problems.append(f"no CI has reported on {sha[:12]}: no check run or status yet")
+        if not sha:
+            raise ProviderRejected("GitHub named no head commit for the pull request")
+        runs = client.check_runs(sha)
+        own = _own_check_runs(client, runs, repo)
+        for check in runs:
+            if check.status != "completed" and check.id in own:
+                continue
+            if check.status != "completed":
+                problems.append(f"check run {check.name} is {check.status}")
+            elif check.conclusion not in PASSING:
+                problems.append(f"check run {check.name} concluded {check.conclusion}")
+        state, statuses = client.combined_status(sha)
+        if statuses and state != "success":
+            failing = [s.context for s in statuses if s.state != "success"]
+            problems.append(f"commit status is {state} ({', '.join(failing)})")
+        if not statuses and all(r.id in own for r in runs):
+            problems.append(f"no CI has reported on {sha[:12]}: no check run or status yet")
         if pull is not None:
             number = pull.number
             author = pull.author

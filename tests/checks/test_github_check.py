@@ -515,3 +515,13 @@ def test_a_file_renamed_out_of_a_critical_path_touches_it(github: StrictGitHub) 
     out = run(criticalPaths=["db/**"], criticalApprovals=2)
     assert out.status is Status.FAIL
     assert out.message.endswith("2 needed (touches db/001.sql)")
+
+
+def test_a_pull_request_answer_without_its_head_cannot_pass(github: StrictGitHub) -> None:
+    """A change naming only its pull request, and GitHub's answer naming no head commit (a
+    proxy's cut-down answer): there is no commit to read CI on, so the check cannot decide
+    instead of passing on the reviews alone."""
+    github.answer(f"{REPO_PATH}/pulls/7", {}, httpx.Response(200, json={"number": 7}))
+    with pytest.raises(GateError, match="no head commit"):
+        run_change(pullRequest=7)
+    assert github.unexpected == []
