@@ -35,6 +35,7 @@ class OnError(enum.StrEnum):
 class CheckOutcome:
     status: Status
     message: str
+    misconfigured: bool = False  # an error of its settings or the change, not an outage
 
     @classmethod
     def passed(cls, message: str = "") -> CheckOutcome:

@@ -42,7 +42,7 @@ class _Run(threading.Thread):
         try:
             self.outcome = CHECKS[self.spec.type].run(self.spec.settings, self.change, self.context)
         except ConfigError as exc:
-            self.outcome = CheckOutcome(Status.ERROR, redact(exc.one_line()))
+            self.outcome = CheckOutcome(Status.ERROR, redact(exc.one_line()), misconfigured=True)
         except GateError as exc:
             self.outcome = CheckOutcome(Status.ERROR, redact(str(exc)))
         except Exception as exc:  # noqa: BLE001 - a check's failure to run is an outcome

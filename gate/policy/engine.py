@@ -32,14 +32,19 @@ LiveChecksRunner = Callable[[Sequence[CheckSpec], ChangeRequest], Sequence[Check
 def _check_finding(result: CheckResult) -> Finding | None:
     """A live check's outcome as a finding: a failure blocks when the check is required and
     warns otherwise; a check that could not run fails closed the same way, unless it says
-    ``onError: fail-open`` — then it is an audit record, visibly."""
+    ``onError: fail-open`` — then it is an audit record, visibly. fail-open is for outages: a
+    check that cannot run because of its own settings (a token variable that is not set) or
+    the change request's fails closed all the same."""
     spec, outcome = result.spec, result.outcome
     if outcome.status is Status.PASS:
         return None
     if outcome.status is Status.ERROR:
-        if spec.on_error is OnError.FAIL_OPEN:
+        if spec.on_error is OnError.FAIL_OPEN and not outcome.misconfigured:
             severity = Severity.INFO
             message = f"could not run, ignored because onError is fail-open: {outcome.message}"
+        elif outcome.misconfigured:
+            severity = Severity.BLOCK if spec.required else Severity.WARN
+            message = f"could not run, so it fails closed: {outcome.message}"
         else:
             severity = Severity.BLOCK if spec.required else Severity.WARN
             message = (

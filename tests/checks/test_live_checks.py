@@ -382,6 +382,13 @@ def test_runner_fails_closed_by_default_and_open_when_asked(
                 "required": False,
             },
             {"type": "command", "name": "ok", "argv": [PY, "-c", "pass"]},
+            {
+                "type": "command",
+                "name": "hung",
+                "argv": [PY, "-c", "import time; time.sleep(5)"],
+                "timeout": "300ms",
+                "onError": "fail-open",
+            },
         ),
     )
     by_rule = {f.rule: f for f in findings}
@@ -390,15 +397,23 @@ def test_runner_fails_closed_by_default_and_open_when_asked(
         "could not run, so it fails closed: test.yaml:7: spec.checks[0].tokenEnv: environment "
         "variable GITHUB_TOKEN is not set" in by_rule["check:ci"].message
     )
-    assert by_rule["check:ci-optional"].severity is Severity.INFO
+    # fail-open is for outages: a token that is not set is the check's settings, and a
+    # misconfigured check passed every change (an audit line) for as long as nobody looked
+    assert by_rule["check:ci-optional"].severity is Severity.BLOCK
+    assert by_rule["check:ci-optional"].message == (
+        "could not run, so it fails closed: test.yaml:9: spec.checks[1].tokenEnv: environment "
+        "variable GITHUB_TOKEN is not set"
+    )
     assert by_rule["check:slow"].severity is Severity.WARN
     assert "timed out after 0.3s" in by_rule["check:slow"].message
     assert "check:ok" not in by_rule
+    assert by_rule["check:hung"].severity is Severity.INFO
     assert [(t.name, t.outcome) for t in timings] == [
         ("ci", "error"),
         ("ci-optional", "error"),
         ("slow", "error"),
         ("ok", "pass"),
+        ("hung", "error"),
     ]
 
 
