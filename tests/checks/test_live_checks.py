@@ -652,3 +652,23 @@ def test_a_downgrade_that_undoes_nothing_is_no_rollback(
     (tmp_path / "versions" / "c3.py").write_text(f"{upgrade}def downgrade() -> None:\n{body}")
     out = migrations(spec("migrations", glob="versions/*.py"), change())
     assert out.message == "1 migration(s) cannot be rolled back: versions/c3.py (no downgrade)"
+
+
+@pytest.mark.parametrize("label", ["SEV-1", "SEV1", "Sev 1", "P0", "SEV-0", "Critical"])
+@respx.mock
+def test_pagerduty_priorities_named_as_severities_count(
+    monkeypatch: pytest.MonkeyPatch, label: str
+) -> None:
+    """PagerDuty's priority labels are named per account, "usually P1 through P5 or SEV-1
+    through SEV-5" (its Incident Priority guide); only P1-P5 were read, so a low-urgency
+    SEV-1 counted as SEV-4 and passed."""
+    monkeypatch.setenv("PAGERDUTY_TOKEN", "pd-secret")
+    incident = {**_incident(11, "PCHK123", "2026-11-24T09:00:00Z", label), "urgency": "low"}
+    respx.get("https://api.pagerduty.com/incidents").mock(
+        side_effect=PagerDutyIncidentList([incident])
+    )
+    out = incidents(
+        spec("incidents", services={"checkout": "PCHK123"}), change(affectedServices=["checkout"])
+    )
+    assert out.status is Status.FAIL
+    assert "#11 SEV-1 incident 11" in out.message

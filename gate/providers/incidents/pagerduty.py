@@ -8,6 +8,7 @@ incident opened weeks ago and still open is found.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,14 +30,22 @@ class Incident:
     severity: int  # 1 (worst) … 5
 
 
+_LEVEL = re.compile(r"(?:P|SEV)[- ]?([0-9])")
+_WORDS = {"CRITICAL": 1, "HIGH": 2, "MEDIUM": 3, "MODERATE": 3, "LOW": 4}
+
+
 def severity(incident: dict[str, Any]) -> int:
-    """P1 → SEV-1 … P5 → SEV-5 from PagerDuty's priority; without one, high urgency is SEV-2,
-    low urgency SEV-4."""
+    """SEV-1 (worst) … SEV-5 from PagerDuty's priority, whose labels each account names
+    ("usually P1 through P5 or SEV-1 through SEV-5"; P0 or SEV-0 counts as SEV-1); without a
+    priority gate recognises, high urgency is SEV-2, low urgency SEV-4."""
     priority = incident.get("priority")
     summary = priority.get("summary") if isinstance(priority, dict) else None
-    text = summary.upper() if isinstance(summary, str) else ""
-    if len(text) == 2 and text[0] == "P" and text[1] in "12345":
-        return int(text[1])
+    text = summary.strip().upper() if isinstance(summary, str) else ""
+    level = _LEVEL.fullmatch(text)
+    if level is not None:
+        return min(max(int(level.group(1)), 1), 5)
+    if text in _WORDS:
+        return _WORDS[text]
     return 2 if incident.get("urgency") == "high" else 4
 
 
