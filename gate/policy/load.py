@@ -131,6 +131,10 @@ def _condition(
     out: dict[str, tuple[Any, ...]] = {}
     for name, value in (raw or {}).items():
         schema = _change_field(name, doc, (*path, name))
+        if "object" in (schema.get("type"), schema.get("items", {}).get("type")):
+            raise doc.error(
+                (*path, name), f"{name} holds mappings, which a condition never matches"
+            )
         values = tuple(value) if isinstance(value, list) else (value,)
         for v in values:
             options = schema.get("enum")

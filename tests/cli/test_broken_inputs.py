@@ -59,6 +59,9 @@ POLICY_CASES = {
         "spec.rules[0].when.riskLevel: 'High' is never a riskLevel; one of: low, medium, high, "
         "critical"
     ),
+    "policy-condition-on-mappings.yaml": (
+        "spec.rules[0].when.labels: labels holds mappings, which a condition never matches"
+    ),
     "policy-rule-unknown-field.yaml": (
         "spec.rules[0].field: a change request has no field 'link'; did you mean 'links'?"
     ),
