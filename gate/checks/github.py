@@ -132,6 +132,11 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
         if pull is not None:
             number = pull.number
             author = pull.author
+            if pull.abandoned:
+                problems.append(
+                    f"pull request #{number} was closed without being merged: its reviews "
+                    "approve nothing that ships"
+                )
             latest: dict[str, str] = {}
             reviews = sorted(client.reviews(number), key=lambda r: r.submitted_at)
             trusted: set[str] = set()

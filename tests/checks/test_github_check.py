@@ -525,3 +525,25 @@ def test_a_pull_request_answer_without_its_head_cannot_pass(github: StrictGitHub
     with pytest.raises(GateError, match="no head commit"):
         run_change(pullRequest=7)
     assert github.unexpected == []
+
+
+def test_a_pull_request_closed_without_merging_approves_nothing(github: StrictGitHub) -> None:
+    """A change request naming an approved pull request that was closed unmerged (its code
+    never reached the branch) used to pass on those approvals. GitHub's pull request has
+    state and merged_at."""
+    commit(github, green_runs(3))
+    pull_request(github, APPROVED, ["app.py"])
+    github.answer(
+        f"{REPO_PATH}/pulls/7",
+        {},
+        httpx.Response(200, json={**PULL, "state": "closed", "merged_at": None}),
+    )
+    out = run()
+    assert github.unexpected == []
+    assert out.status is Status.FAIL
+    assert out.message == (
+        "pull request #7 was closed without being merged: its reviews approve nothing that ships"
+    )
+    merged = {**PULL, "state": "closed", "merged_at": "2026-11-03T10:00:00Z"}
+    github.answer(f"{REPO_PATH}/pulls/7", {}, httpx.Response(200, json=merged))
+    assert run().status is Status.PASS

@@ -65,6 +65,7 @@ class PullRequest:
     author: str | None
     head_sha: str = ""
     changed_files: int = 0
+    abandoned: bool = False  # closed without being merged
 
 
 def _text(item: dict[str, Any], key: str) -> str:
@@ -212,6 +213,7 @@ class GitHubClient:
             author=_login(data.get("user")),
             head_sha=_text(head, "sha") if isinstance(head, dict) else "",
             changed_files=_int(data.get("changed_files")),
+            abandoned=data.get("state") == "closed" and not data.get("merged_at"),
         )
 
     def reviews(self, number: int) -> list[Review]:
