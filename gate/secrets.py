@@ -41,16 +41,30 @@ class SecretRef:
 
 
 def reveal(ref: SecretRef) -> str:
-    """The secret's value; a missing, empty or too-short variable is bad input (exit 2)."""
-    value = os.environ.get(ref.var, "")
+    """The secret's value without the spaces or line break around it (a secret mounted from a
+    file or made with ``echo`` ends with one); a missing, empty or too-short variable, or one
+    no HTTP header can carry (a control character inside it, a character beyond ASCII), is
+    bad input (exit 2), named without showing any of it."""
+    value = os.environ.get(ref.var, "").strip()
     if not value:
         raise ref.error(f"environment variable {ref.var} is not set")
     if len(value) < _MIN_LENGTH:
         raise ref.error(f"environment variable {ref.var} is too short to be a secret")
+    if _CONTROL.search(value):
+        raise ref.error(
+            f"environment variable {ref.var} holds a control character (a line break?) inside "
+            "it: a secret is one line"
+        )
+    if not value.isascii():
+        raise ref.error(
+            f"environment variable {ref.var} holds a character that is not ASCII, which no "
+            "HTTP header carries: check the value for a pasted quote or space"
+        )
     remember(value)
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,30} +(\S+)$")
 
 
@@ -140,7 +154,7 @@ def refs_in(value: object) -> list[SecretRef]:
 def remember_set(refs: list[SecretRef]) -> None:
     """Remember the values of those of ``refs`` that are set (to mask them before use)."""
     for ref in refs:
-        value = os.environ.get(ref.var, "")
+        value = os.environ.get(ref.var, "").strip()
         if len(value) >= _MIN_LENGTH:
             remember(value)
 

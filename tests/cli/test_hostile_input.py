@@ -3,11 +3,15 @@ naming where it is and exit 2, never a traceback; a secret never leaves, not eve
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import socket
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -159,3 +163,74 @@ def test_an_unreachable_state_store_is_one_line(gate: Callable[..., Result]) -> 
     assert line.endswith(
         "Connection refused Is the server running on that host and accepting TCP/IP connections?"
     ), line
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Answers every request 404 and keeps its Authorization header."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Authorization", ""))
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def recording_server() -> Iterator[tuple[str, list[str]]]:
+    seen: list[str] = []
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def flags_status(gate: Callable[..., Result], url: str) -> Result:
+    return gate(
+        "flags", "status", "--provider", "unleash", "--url", url, "--feature", "x",
+        "--token-env", "UNLEASH_TOKEN",
+    )  # fmt: skip
+
+
+def test_a_token_read_with_its_line_break_is_sent_without_it(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A secret mounted from a file or made with echo ends with a line break, which no HTTP
+    header may hold: the token is the line, as gate serve reads its own."""
+    monkeypatch.setenv("UNLEASH_TOKEN", "tok-0123456789\n")
+    with recording_server() as (url, seen):
+        r = flags_status(gate, url)
+    assert seen, (r.out, r.err)
+    assert set(seen) == {"tok-0123456789"}
+    assert "not found" in r.out
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("tok-01234\r\nX-Evil: 1", "holds a control character (a line break?) inside it"),
+        ("tok-0123\x1b[2Jmore", "holds a control character (a line break?) inside it"),
+        ("tok-0123\u00e9456", "holds a character that is not ASCII"),
+    ],
+)
+def test_a_token_no_header_can_carry_is_bad_input_and_never_shown(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, value: str, problem: str
+) -> None:
+    monkeypatch.setenv("UNLEASH_TOKEN", value)
+    with recording_server() as (url, seen):
+        r = flags_status(gate, url)
+    assert (r.code, r.out, seen) == (2, "", [])
+    [line] = r.err.splitlines()
+    where = "gate: error: command line: flags[0].tokenEnv"
+    assert line.startswith(f"{where}: environment variable UNLEASH_TOKEN {problem}"), line
+    assert "tok-0" not in line
