@@ -234,3 +234,38 @@ def test_a_token_no_header_can_carry_is_bad_input_and_never_shown(
     where = "gate: error: command line: flags[0].tokenEnv"
     assert line.startswith(f"{where}: environment variable UNLEASH_TOKEN {problem}"), line
     assert "tok-0" not in line
+
+
+FORGED = "0042_x\n::error file=app.py::forged\x1b]0;owned\x07.up.sql"
+
+
+def forged_migration(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[str, ...]:
+    """A checkout whose migrations hold a file named with a line break, a workflow command
+    and an escape sequence; the arguments of a gate check with a migrations check there."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / FORGED).write_text("")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "apiVersion: gate/v1\nkind: Policy\nmetadata: {name: db}\nspec:\n"
+        "  checks:\n    - {name: db, type: migrations}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    change = str(REPO / "examples/change-pass.yaml")
+    return ("check", "--change", change, "--policy", str(policy), "--no-default-policy")
+
+
+def test_names_from_a_pull_request_cannot_start_workflow_commands(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The GitHub runner reads a workflow command from every line a step prints, and a
+    terminal obeys escape sequences: a migration's file name (like a check run's name or an
+    incident's title, which gate quotes too) comes from whoever opened the pull request, so a
+    line break or an escape in it is shown, never obeyed."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    r = gate(*forged_migration(monkeypatch, tmp_path))
+    assert r.code == 1, r.err
+    assert not [line for line in r.out.splitlines() if not line.startswith(("BLOCK", "  "))]
+    assert "\x1b" not in r.out
+    assert "0042_x\\n::error file=app.py::forged\\x1b]0;owned\\x07.up.sql" in r.out
