@@ -15,11 +15,15 @@ file: it validates against Jenkins xUnit's ``junit-10.xsd`` as published from 20
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 from gate.policy.result import Decision, Evaluation, Finding, Severity
 from gate.report import RenderOptions
 from gate.report.locations import SourceFiles
+
+# characters XML 1.0 cannot hold at all (not even as &#x1b;): shown as text, \x1b
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _body(f: Finding) -> str:
@@ -86,4 +90,6 @@ def render(evaluation: Evaluation, options: RenderOptions | None = None) -> str:
     if e.evaluated_at is not None:
         suite.set("timestamp", e.evaluated_at.isoformat())
     ET.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, "unicode") + "\n"
+    text = ET.tostring(suite, "unicode")
+    text = _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import ClassVar
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -269,3 +270,18 @@ def test_names_from_a_pull_request_cannot_start_workflow_commands(
     assert not [line for line in r.out.splitlines() if not line.startswith(("BLOCK", "  "))]
     assert "\x1b" not in r.out
     assert "0042_x\\n::error file=app.py::forged\\x1b]0;owned\\x07.up.sql" in r.out
+
+
+def test_the_junit_report_stays_xml_whatever_it_quotes(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """XML 1.0 has no escape, not even a character reference, for an escape or bell
+    character: a report quoting one could not be read by any JUnit reader; it is shown as
+    text instead."""
+    r = gate(*forged_migration(monkeypatch, tmp_path), "--format", "junit")
+    assert r.code == 1, r.err
+    suite = ElementTree.fromstring(r.out.encode("utf-8"))
+    [case] = suite.findall("testcase[@name='check:db']")
+    failure = case.find("failure")
+    assert failure is not None
+    assert "forged\\x1b]0;owned\\x07.up.sql" in (failure.text or "")
