@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gate.cli.urls import prometheus_url
 from gate.errors import EXIT_BLOCK, EXIT_INCONCLUSIVE, EXIT_OK, ConfigError, ProviderUnavailable
 
 if TYPE_CHECKING:
@@ -89,7 +90,13 @@ Exit codes: 0 pass, 1 fail, {EXIT_INCONCLUSIVE} inconclusive (also when Promethe
 reached: no judgement was possible), 2 bad input (options, queries that Prometheus
 refuses, range selectors that are not the step), 3 internal error."""
 )
-@click.option("--url", envvar="GATE_PROMETHEUS_URL", required=True, help="Prometheus base URL.")
+@click.option(
+    "--url",
+    envvar="GATE_PROMETHEUS_URL",
+    required=True,
+    callback=prometheus_url,
+    help="Prometheus base URL (with a password only through GATE_PROMETHEUS_URL).",
+)
 @click.option(
     "--method",
     type=click.Choice(["sequential", "mann-whitney"]),

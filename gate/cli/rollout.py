@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from gate.cli.urls import pushgateway_url
 from gate.errors import EXIT_OK
 
 ROLLOUT_EPILOG = """\b
@@ -104,7 +105,12 @@ def _driving(f: Callable[..., Any]) -> Callable[..., Any]:
             show_default=True,
             help="Address for --metrics-port.",
         ),
-        click.option("--pushgateway", metavar="URL", help="Push gate's own metrics here."),
+        click.option(
+            "--pushgateway",
+            metavar="URL",
+            callback=pushgateway_url,
+            help="Push gate's own metrics here (host:port or an http(s) URL).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)

@@ -285,3 +285,51 @@ def test_the_junit_report_stays_xml_whatever_it_quotes(
     failure = case.find("failure")
     assert failure is not None
     assert "forged\\x1b]0;owned\\x07.up.sql" in (failure.text or "")
+
+
+JUDGE = (
+    "judge", "--canary-errors", "a", "--canary-requests", "b", "--baseline-errors", "c",
+    "--baseline-requests", "d", "--last", "10m",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            (*JUDGE, "--url", "prometheus:9090"),
+            "--url: 'prometheus:9090' is not an http:// or https:// URL with a host",
+        ),
+        (
+            (*JUDGE, "--url", "http://127.0.0.1:99999"),
+            "--url: 'http://127.0.0.1:99999' is not a valid URL (Port out of range 0-65535)",
+        ),
+        (
+            (*JUDGE, "--url", "http://admin:pw-0123@prometheus.example"),
+            "--url: the URL holds credentials, and a command line is visible to every user of "
+            "this machine; put the URL in GATE_PROMETHEUS_URL",
+        ),
+        (
+            ("rollout", "--dry-run", "examples/rollout.yaml", "--pushgateway", "ftp://pg:9091"),
+            "--pushgateway: 'ftp://pg:9091' is not an http:// or https:// URL with a host",
+        ),
+    ],
+)  # fmt: skip
+def test_a_url_or_address_option_is_checked_before_anything_runs(
+    gate: Callable[..., Result], args: tuple[str, ...], line: str
+) -> None:
+    r = gate(*args)
+    assert (r.code, r.err) == (2, f"gate: error: {line}\n")
+
+
+def test_credentials_in_the_prometheus_url_from_the_environment_are_never_shown(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("GATE_PROMETHEUS_URL", f"http://admin:pw-0123@127.0.0.1:{port}")
+    r = gate(*JUDGE, "--format", "json")
+    assert r.code == 5, r.err  # inconclusive: the server cannot be reached
+    assert "pw-0123" not in r.out + r.err
+    assert f"127.0.0.1:{port}" in r.out
