@@ -111,9 +111,10 @@ class Telemetry:
                 self.server, self._thread = start_http_server(
                     port, addr=address, registry=self.registry
                 )
-            except OSError as exc:
+            except (OSError, UnicodeError) as exc:  # UnicodeError: a host name IDNA refuses
+                reason = getattr(exc, "strerror", None) or str(exc)
                 raise ConfigError(
-                    f"cannot listen on {address}:{port}: {exc.strerror}", field="--metrics-port"
+                    f"cannot listen on {address}:{port}: {reason}", field="--metrics-port"
                 ) from None
 
     def __call__(self, event: RolloutEvent) -> None:

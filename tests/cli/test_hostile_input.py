@@ -313,6 +313,12 @@ JUDGE = (
             ("rollout", "--dry-run", "examples/rollout.yaml", "--pushgateway", "ftp://pg:9091"),
             "--pushgateway: 'ftp://pg:9091' is not an http:// or https:// URL with a host",
         ),
+        (
+            ("rollout", "--dry-run", "examples/rollout.yaml", "--metrics-port", "1",
+             "--metrics-address", "a" * 300),
+            f"--metrics-port: cannot listen on {'a' * 300}:1: encoding with 'idna' codec failed "
+            "(UnicodeError: label too long)",
+        ),
     ],
 )  # fmt: skip
 def test_a_url_or_address_option_is_checked_before_anything_runs(
