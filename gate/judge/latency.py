@@ -27,8 +27,14 @@ def slower_than(buckets: Buckets, threshold: float) -> tuple[int, int]:
         return 0, 0
     total = buckets.get(math.inf, max(buckets.values()))
     bounds = sorted(b for b in buckets if b >= threshold)
-    if not bounds:
-        raise ValueError(f"no bucket bound at or above {threshold}")
+    if not bounds or math.isinf(bounds[0]):  # then no request could ever count as slower
+        finite = sorted(b for b in buckets if math.isfinite(b))
+        raise ValueError(
+            f"no finite bucket bound at or above {threshold:g} (the largest is "
+            f"{finite[-1]:g}): is the threshold in the histogram's unit?"
+            if finite
+            else f"no finite bucket bound at or above {threshold:g}"
+        )
     within = buckets[bounds[0]]
     return max(0, round(total - within)), max(0, round(total))
 

@@ -165,3 +165,39 @@ def test_an_infinite_baseline_is_no_comparison(tmp_path: Path) -> None:
     assert result.status == "rolled-back"
     assert "3 errors in a row" in result.reason
     assert router.history == [10, 0]
+
+
+class Histograms(FakeMetrics):
+    """Latency histograms with bounds in seconds: every canary request in the +Inf bucket,
+    every baseline request under 0.1 s."""
+
+    def query(self, query: str, at: datetime | None = None) -> QueryResult:
+        self.calls.append(query)
+        slow = query == "canary_hist"
+        return QueryResult(
+            query,
+            (
+                Sample({"le": "0.1"}, 0.0 if slow else 900.0),
+                Sample({"le": "0.25"}, 0.0 if slow else 900.0),
+                Sample({"le": "+Inf"}, 100.0 if slow else 900.0),
+            ),
+        )
+
+
+def test_a_latency_threshold_above_every_bucket_bound_never_passes(tmp_path: Path) -> None:
+    # 500 meant as milliseconds, the buckets are in seconds: no request could ever count as
+    # slow, so a canary slower than anything the histogram measures would pass
+    latency = {
+        "name": "latency",
+        "judge": "sequential-latency",
+        "canaryHistogram": "canary_hist",
+        "baselineHistogram": "base_hist",
+        "threshold": 500,
+    }
+    s = spec(analysis__metrics=[latency], stages=SHORT)
+    router = FakeRouter()
+    c, _ = controller(tmp_path, s, Histograms(lambda query, n: None), router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "no finite bucket bound at or above 500" in result.reason
+    assert router.history == [10, 0]
