@@ -390,7 +390,10 @@ class Journal:
 
     def save(self, state: RolloutState) -> None:
         self._ensure()
-        write_atomic(self.state_path, redact(json.dumps(state.to_json(), indent=2)) + "\n")
+        try:
+            write_atomic(self.state_path, redact(json.dumps(state.to_json(), indent=2)) + "\n")
+        except OSError as exc:  # a full disk, a directory in the way: the journal failed
+            raise StateError(f"cannot write {self.state_path}: {exc.strerror or exc}") from None
 
     def audit(self, event: str, **fields: Any) -> None:
         self._ensure()
@@ -398,12 +401,15 @@ class Journal:
         line = json.dumps(
             {"time": stamp, "rollout": self.name, "event": event, **fields}, default=str
         )
-        fd = open_safely(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
-            os.write(fd, (redact(line) + "\n").encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            fd = open_safely(self.audit_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            try:
+                os.write(fd, (redact(line) + "\n").encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:  # a full disk, a directory in the way: the journal failed
+            raise StateError(f"cannot write {self.audit_path}: {exc.strerror or exc}") from None
 
     def events(self) -> list[dict[str, Any]]:
         """The audit log's records, oldest first (a torn last line is left out)."""

@@ -31,7 +31,7 @@ from gate.providers.metrics.registry import PROVIDERS as METRICS_PROVIDERS
 from gate.providers.registry import BuildContext, build
 from gate.providers.traffic.interface import TrafficRouter
 from gate.providers.traffic.registry import ROUTERS, dry_run_router
-from gate.rollout.controller import Controller, Interrupted, RolloutResult
+from gate.rollout.controller import Controller, Interrupted, RolloutResult, never_moved_traffic
 from gate.rollout.events import EventSink, fan_out
 from gate.rollout.journal import (
     ACTIVE,
@@ -196,7 +196,11 @@ def _drive(
                 except LeaseLost as exc:
                     return _after_lease_lost(j, built, options, exc)
                 except StateError as exc:
-                    if opened.lease_seconds is None or isinstance(exc, Busy):
+                    state = controller.state
+                    if isinstance(exc, Busy) or (
+                        opened.lease_seconds is None
+                        and (state is None or never_moved_traffic(state))
+                    ):
                         raise
                     raise _store_failed(controller, built, options, exc) from None
 
@@ -204,8 +208,9 @@ def _drive(
 def _store_failed(
     controller: Controller, built: Built, options: Options, error: StateError
 ) -> RollbackError:
-    """The shared store stopped answering while this process drove the rollout. Nothing can
-    be journaled, so this process rolls back unjournaled — canary weight 0, kill switches
+    """The state store stopped answering (or the state directory stopped being usable) while
+    this process drove the rollout. Nothing can be journaled, so this process rolls back
+    unjournaled — canary weight 0, kill switches
     off — and leaves the record to `gate reap` once the store answers again (the rollback is
     idempotent). Exit 4 either way: journal and traffic disagree until then."""
     state = controller.state

@@ -111,3 +111,17 @@ def test_the_journal_of_another_user_is_refused(tmp_path: Path) -> None:
     os.chown(other, 65534, 65534)
     with pytest.raises(StateError, match="belongs to another user"):
         Journal(other, "checkout").save(state())
+
+
+def test_a_journal_that_cannot_be_written_is_a_state_error(tmp_path: Path) -> None:
+    """A full disk or something in the way is the journal failing (StateError, which the
+    runtime answers by rolling back unjournaled), never an unexplained crash."""
+    j = Journal(tmp_path / "state", "checkout")
+    j.save(state())
+    j.state_path.unlink()
+    j.state_path.mkdir()
+    with pytest.raises(StateError, match=r"cannot write .*state\.json"):
+        j.save(state())
+    j.audit_path.mkdir()
+    with pytest.raises(StateError, match=r"cannot write .*audit\.jsonl"):
+        j.audit("measured", message="x")
