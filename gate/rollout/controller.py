@@ -256,6 +256,12 @@ class Controller:
                 f"resuming at stage {start + 1} (weight {self.spec.stages[start].weight}%)",
             )
         else:
+            if previous is not None and previous.status is RolloutStatus.ROLLBACK_FAILED:
+                # traffic or flags may still be wrong: a new run must not erase that record
+                raise RollbackError(
+                    f"the last rollout of {self.spec.name} is still rollback-failed, so no new "
+                    f"one starts: {previous.reason}"
+                )
             if previous is not None and previous.status in (
                 RolloutStatus.STARTING,
                 RolloutStatus.PROGRESSING,

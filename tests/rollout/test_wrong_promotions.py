@@ -9,7 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from gate.errors import ProviderUnavailable, RollbackError
 from gate.providers.metrics.interface import QueryResult, Sample
+from gate.rollout.journal import Journal
 from tests.rollout.fakes import Answer, FakeMetrics, FakeRouter, controller, spec
 
 COUNT_QUERIES = {
@@ -201,3 +205,41 @@ def test_a_latency_threshold_above_every_bucket_bound_never_passes(tmp_path: Pat
     assert result.status == "rolled-back"
     assert "no finite bucket bound at or above 500" in result.reason
     assert router.history == [10, 0]
+
+
+class DownRouter(FakeRouter):
+    """A router whose admin API stopped answering."""
+
+    def set_canary_weight(self, percent: int) -> None:
+        raise ProviderUnavailable("connection refused", provider="haproxy")
+
+    def canary_weight(self) -> int | None:
+        raise ProviderUnavailable("connection refused", provider="haproxy")
+
+
+def test_a_new_rollout_never_erases_a_rollback_that_failed(tmp_path: Path) -> None:
+    # the first run fails its analysis and cannot set weight 0: a human must act
+    router = FakeRouter()
+    metrics = FakeMetrics(lambda query, n: 0.2)
+    first, _ = controller(tmp_path, spec(), metrics, router, rollback_attempts=1)
+    original = router.set_canary_weight
+
+    def broken(percent: int) -> None:
+        if percent == 0:
+            raise ProviderUnavailable("connection refused", provider="haproxy")
+        original(percent)
+
+    router.set_canary_weight = broken  # type: ignore[method-assign]
+    with pytest.raises(RollbackError):
+        first.run()
+    # a CI retry runs `gate rollout` again while the router's admin API is still down
+    again, _ = controller(tmp_path, spec(), FakeMetrics(lambda query, n: 0.01), DownRouter())
+    with pytest.raises(RollbackError) as info:
+        again.run()
+    assert info.value.exit_code == 4
+    assert "ROLLBACK FAILED" in str(info.value)
+    assert "gate abort checkout" in str(info.value)
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "rollback-failed"  # still says a human must act
+    assert router.weight == 1  # the canary still has its traffic
