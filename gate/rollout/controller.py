@@ -151,7 +151,13 @@ class Controller:
         """Before any traffic moves: reach the router, run every query once, and probe every
         kill switch, so that a wrong socket, a bad query or a flag that could not be turned
         off is bad input (exit 2) with nothing changed."""
-        self.router.canary_weight()
+        if self.router.canary_weight() is None:
+            self._event(
+                EventKind.WARNING,
+                f"{self.router.describe()} cannot read its canary weight back: gate cannot "
+                "verify that a weight change, or the rollback, took effect (give the router "
+                "a read-back: readUrl for a webhook, get for a command)",
+            )
         for metric, query in self.analyzer.queries():
             try:
                 self.metrics.query(query)
@@ -550,7 +556,11 @@ class Controller:
                     restored = True
                     self._save(weight=actual, target_weight=None)
                     self._event(  # the moment that ends time to restore
-                        EventKind.TRAFFIC_RESTORED, f"stable traffic verified: canary {actual}%"
+                        EventKind.TRAFFIC_RESTORED,
+                        "stable traffic verified: canary 0%"
+                        if actual == 0
+                        else "canary weight 0% asked for, not verified: the router cannot "
+                        "read its weight back",
                     )
                     break
                 last_error = f"the router still reports canary weight {actual}%"

@@ -243,3 +243,26 @@ def test_a_new_rollout_never_erases_a_rollback_that_failed(tmp_path: Path) -> No
     assert state is not None
     assert state.status == "rollback-failed"  # still says a human must act
     assert router.weight == 1  # the canary still has its traffic
+
+
+class BlindRouter(FakeRouter):
+    """A router that cannot read its weight back (a webhook without readUrl, a command
+    without get): it accepts every change and applies none."""
+
+    def set_canary_weight(self, percent: int) -> None:
+        self.history.append(percent)
+
+    def canary_weight(self) -> int | None:
+        return None
+
+
+def test_a_router_that_cannot_read_its_weight_back_never_claims_a_verified_rollback(
+    tmp_path: Path,
+) -> None:
+    c, events = controller(tmp_path, spec(), FakeMetrics(lambda query, n: 0.2), BlindRouter())
+    result = c.run()
+    assert result.status == "rolled-back"
+    said = [e.message for e in events]
+    assert any("cannot read its canary weight back" in m for m in said), said
+    assert not any("stable traffic verified" in m for m in said), said
+    assert any("canary weight 0% asked for, not verified" in m for m in said), said
