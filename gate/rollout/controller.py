@@ -355,7 +355,7 @@ class Controller:
             self._save(stage=index, status=RolloutStatus.PROGRESSING)
             last = index == len(stages) - 1
             if last:
-                refused = self._confirm_promotion()
+                refused = self._confirm_promotion(index)
                 if refused is not None:
                     return self._rollback(refused)
             try:
@@ -378,9 +378,14 @@ class Controller:
                 return self._rollback(failure)
         raise AssertionError("the last stage always promotes")  # the spec guarantees weight 100
 
-    def _confirm_promotion(self) -> str | None:
+    def _confirm_promotion(self, index: int) -> str | None:
         """Ask every confirm-promotion hook until it says yes (2xx / exit 0) or its timeout
-        passes; None when all confirmed, else why not."""
+        passes; None when all confirmed, else why not. Meanwhile the canary keeps the previous
+        stage's traffic, so it is still measured at every interval, as Flagger does: a failure
+        rolls back, and a yes counts only once the canary's last measurement succeeded."""
+        previous = self.spec.stages[index - 1] if index > 0 else None
+        interval = self.spec.analysis.interval
+        next_tick = self.clock() + interval
         for hook in self.spec.hooks_of(HookKind.CONFIRM_PROMOTION):
             deadline = self.clock() + hook.timeout
             while True:
@@ -390,18 +395,29 @@ class Controller:
                     f"confirm-promotion hook {hook.name}: "
                     f"{'confirmed' if result.ok else 'not yet'} ({result.detail})",
                 )
-                if result.ok:
+                ready = previous is None or self.analyzer.stage_has_evidence()
+                if result.ok and ready:
                     break
                 self.journal.heartbeat()
                 aborted = self.journal.take_request("abort")
                 if aborted is not None:
                     return f"aborted while waiting for promotion: {aborted}"
                 if self.clock() >= deadline:
+                    if result.ok:
+                        return (
+                            f"confirm-promotion hook {hook.name} confirmed, but no measurement "
+                            f"of the canary succeeded within {hook.timeout:g}s"
+                        )
                     return (
                         f"confirm-promotion hook {hook.name} did not confirm within "
                         f"{hook.timeout:g}s ({result.detail})"
                     )
-                self.sleep(min(self.spec.analysis.interval, 5.0))
+                if previous is not None and self.clock() >= next_tick:
+                    next_tick = self.clock() + interval
+                    failure = self._tick(previous.error_threshold, self.clock(), None)
+                    if failure is not None:
+                        return failure
+                self.sleep(min(interval, 5.0))
         return None
 
     def _analyse_stage(self, index: int) -> str | None:

@@ -13,6 +13,7 @@ import pytest
 
 from gate.errors import ProviderUnavailable, RollbackError
 from gate.providers.metrics.interface import QueryResult, Sample
+from gate.rollout.events import EventKind
 from gate.rollout.journal import Journal
 from tests.rollout.fakes import Answer, FakeMetrics, FakeRouter, controller, spec
 
@@ -266,3 +267,63 @@ def test_a_router_that_cannot_read_its_weight_back_never_claims_a_verified_rollb
     assert any("cannot read its canary weight back" in m for m in said), said
     assert not any("stable traffic verified" in m for m in said), said
     assert any("canary weight 0% asked for, not verified" in m for m in said), said
+
+
+def test_a_canary_that_turns_bad_while_its_promotion_awaits_confirmation_is_not_promoted(
+    tmp_path: Path,
+) -> None:
+    """While a confirm-promotion hook says "not yet" the canary keeps its traffic, so it is
+    still measured (Flagger: "While the promotion is paused, Flagger will continue to run the
+    metrics checks", fluxcd/flagger docs/gitbook/usage/webhooks.md); it is never promoted on
+    the evidence of a stage that ended long before."""
+    from gate.rollout.hooks import HookResult
+
+    hooks = {
+        "confirm-promotion": [
+            {"name": "release-manager", "url": "https://x.test/ok", "timeout": "1h"}
+        ]
+    }
+    calls: list[float] = []
+
+    def runner(hook: object, context: dict[str, str]) -> HookResult:
+        calls.append(clock())
+        return HookResult("release-manager", clock() - calls[0] >= 600, "HTTP 409")
+
+    # the 1-minute stage passes (7 queries with the start-up check), then errors climb
+    metrics = FakeMetrics(lambda query, n: 0.01 if n <= 7 else 0.2)
+    router = FakeRouter()
+    s = spec(hooks=hooks, stages=SHORT)
+    c, events = controller(tmp_path, s, metrics, router, hook_runner=runner)
+    clock = c.clock
+    result = c.run()
+    assert result.status == "rolled-back", [e.message for e in events]
+    assert "analysis failed: error-rate=0.2" in result.reason
+    assert router.history == [10, 0]
+
+
+def test_a_confirmed_promotion_waits_for_a_measurement_that_succeeded(tmp_path: Path) -> None:
+    from gate.rollout.hooks import HookResult
+
+    hooks = {"confirm-promotion": [{"name": "release-manager", "url": "https://x.test/ok"}]}
+    calls: list[float] = []
+
+    def runner(hook: object, context: dict[str, str]) -> HookResult:
+        calls.append(clock())
+        return HookResult("release-manager", clock() - calls[0] >= 12, "HTTP 200")
+
+    def answer(query: str, n: int) -> Answer:
+        # Prometheus fails the one measurement taken while the hook still says no
+        return ProviderUnavailable("down", provider="prometheus") if n == 8 else 0.01
+
+    router = FakeRouter()
+    s = spec(hooks=hooks, stages=SHORT)
+    c, events = controller(tmp_path, s, FakeMetrics(answer), router, hook_runner=runner)
+    clock = c.clock
+    assert c.run().status == "promoted"
+    kinds = [(e.kind, e.message) for e in events]
+    confirmed = next(i for i, (_, m) in enumerate(kinds) if "confirmed (HTTP 200)" in m)
+    measured = [i for i, (k, m) in enumerate(kinds) if k is EventKind.MEASURED]
+    assert "error" in kinds[measured[-2]][1]  # the wait's first measurement failed ...
+    assert measured[-1] > confirmed  # ... so the yes waited for the next one, a success
+    assert "success" in kinds[measured[-1]][1]
+    assert router.history == [10, 100]
