@@ -339,3 +339,40 @@ def test_credentials_in_the_prometheus_url_from_the_environment_are_never_shown(
     assert r.code == 5, r.err  # inconclusive: the server cannot be reached
     assert "pw-0123" not in r.out + r.err
     assert f"127.0.0.1:{port}" in r.out
+
+
+CHECK_POLICY = ("check", "--change", "examples/change-pass.yaml", "--policy")
+
+
+@pytest.mark.parametrize(
+    ("example", "kind", "run"),
+    [
+        ("examples/policies/windows.yaml", None, CHECK_POLICY),
+        ("examples/policies/windows.yaml", "7", CHECK_POLICY),
+        ("examples/rollout.yaml", None, ("rollout", "--dry-run")),
+        ("examples/rollout.yaml", "Deployment", ("rollout", "--dry-run")),
+    ],
+)  # fmt: skip
+def test_a_kind_left_out_or_unknown_is_what_validate_and_the_run_both_say(
+    gate: Callable[..., Result],
+    tmp_path: Path,
+    example: str,
+    kind: str | None,
+    run: tuple[str, ...],
+) -> None:
+    """Not every change-request field of a policy or rollout spec whose kind is missing or
+    wrong: gate validate gives the one line the run gives."""
+    lines = (REPO / example).read_text("utf-8").splitlines(keepends=True)
+    edited = [
+        f"kind: {kind}\n" if line.startswith("kind:") else line
+        for line in lines
+        if kind is not None or not line.startswith("kind:")
+    ]
+    path = tmp_path / "doc.yaml"
+    path.write_text("".join(edited), "utf-8")
+    validated = gate("validate", str(path))
+    ran = gate(*run, str(path))
+    assert (validated.code, ran.code) == (2, 2), (validated.err, ran.err)
+    assert validated.err == ran.err
+    [line] = ran.err.splitlines()
+    assert ": kind: " in line
