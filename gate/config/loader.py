@@ -90,6 +90,12 @@ def _count_nodes(node: yaml.Node, memo: dict[int, int]) -> int:
     return total
 
 
+_PLAIN_TAGS: dict[type[yaml.Node], str] = {
+    yaml.MappingNode: "tag:yaml.org,2002:map",
+    yaml.SequenceNode: "tag:yaml.org,2002:seq",
+}
+
+
 def _construct(
     node: yaml.Node,
     path: PathKey,
@@ -101,6 +107,16 @@ def _construct(
     lines.setdefault(path, node.start_mark.line + 1)
     if depth > 200:
         raise ConfigError("nesting too deep", file=doc_file, line=node.start_mark.line + 1)
+    plain = _PLAIN_TAGS.get(type(node))
+    if plain is not None and node.tag != plain:
+        # a scalar's tag is the constructor's to refuse; a collection's would be dropped
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        raise ConfigError(
+            f"the tag {tag} is not allowed: gate reads plain mappings and lists",
+            file=doc_file,
+            line=node.start_mark.line + 1,
+            field=dotted(path) or None,
+        )
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         result: dict[str, Any] = {}

@@ -376,3 +376,30 @@ def test_a_kind_left_out_or_unknown_is_what_validate_and_the_run_both_say(
     assert validated.err == ran.err
     [line] = ran.err.splitlines()
     assert ": kind: " in line
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "id: !!python/object/apply:os.system ['true']\n",
+            "id: the tag !!python/object/apply:os.system is not allowed",
+        ),
+        ("id: CHG-1\napprovers: !!set {ana, li}\n", "approvers: the tag !!set is not allowed"),
+        ("id: CHG-1\nlinks: !custom [a]\n", "links: the tag !custom is not allowed"),
+    ],
+)  # fmt: skip
+def test_a_tag_on_a_list_or_mapping_is_refused_not_dropped(
+    gate: Callable[..., Result], tmp_path: Path, text: str, line: str
+) -> None:
+    """YAML reads a tag on a scalar through its constructor, which refuses the ones gate does
+    not know; on a list or a mapping the tag was dropped and the value read as plain data."""
+    change = tmp_path / "change.yaml"
+    change.write_text(text, "utf-8")
+    for args in (("validate", str(change)), ("check", "--change", str(change))):
+        r = gate(*args)
+        where = f"{change}:{text.count(chr(10))}"
+        assert (r.code, r.err) == (
+            2,
+            f"gate: error: {where}: {line}: gate reads plain mappings and lists\n",
+        )

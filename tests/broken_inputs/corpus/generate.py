@@ -532,6 +532,8 @@ RAW = {
     "python-tag.yaml": "id: !!python/object/apply:os.system ['true']\n",
     "binary-tag.yaml": "id: !!binary aGVsbG8=\n",
     "set-tag.yaml": "id: !!set {a, b}\n",
+    "custom-tag-on-list.yaml": "id: CHG-1\nlinks: !custom [a]\n",
+    "omap-tag.yaml": "id: !!omap [{a: 1}]\n",
     "bom-then-garbage.yaml": "\ufeff{{{\n",
     "nul-in-text.yaml": "id: CHG-1\x00\n",
     "lone-surrogate.json": '{"id": "CHG-1",\n "title": "half a pair \\udcff"}',
