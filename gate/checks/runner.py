@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from gate.change import ChangeRequest
 from gate.checks.interface import CheckContext, CheckOutcome, CheckSpec, MetricsFactory, Status
 from gate.checks.registry import CHECKS
-from gate.errors import ConfigError, GateError
-from gate.secrets import redact
+from gate.errors import ConfigError, ConfigErrors, GateError
+from gate.secrets import redact, refs_in, reveal
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,28 @@ class _Run(threading.Thread):
             self.ended = time.monotonic()
 
 
+def secrets_set(specs: Sequence[CheckSpec]) -> None:
+    """Every secret the checks name is set and usable; else one ConfigError for each."""
+    problems: list[ConfigError] = []
+    for ref in refs_in([spec.settings for spec in specs]):
+        try:
+            reveal(ref)
+        except ConfigError as exc:
+            problems.append(exc)
+    if problems:
+        raise ConfigErrors(problems)
+
+
 def run_checks(
     specs: Sequence[CheckSpec],
     change: ChangeRequest,
     *,
     metrics: MetricsFactory | None = None,
 ) -> list[CheckResult]:
-    """Run every check at once; return their results in the order given."""
+    """Run every check at once; return their results in the order given. A secret a check
+    names that is not set (or cannot be sent) is bad input, raised before any check runs:
+    ``onError`` says what an outage means, never a token that was not given."""
+    secrets_set(specs)
     runs = [_Run(spec, change, CheckContext(spec.timeout, metrics)) for spec in specs]
     for r in runs:
         r.start()

@@ -73,10 +73,15 @@ class Service:
         rollback_requests: RollbackRequests | None = None,
         metrics: MetricsFactory | None = None,
     ) -> Service:
-        """Read and validate the server's files; any mistake is a ConfigError (exit 2)."""
+        """Read and validate the server's files; any mistake is a ConfigError (exit 2), a
+        secret its policies' live checks name and the environment lacks too."""
+        from gate.checks.runner import secrets_set
+
+        policies = load_server_policies(settings)
+        secrets_set([spec for p in policies for spec in p.checks])
         return cls(
             settings,
-            load_server_policies(settings),
+            policies,
             kill_switches=load_kill_switches(settings.kill_switches),
             rollback_requests=rollback_requests or shared_state(settings),
             metrics=metrics,

@@ -368,7 +368,10 @@ def items(*checks: dict[str, Any]) -> list[dict[str, Any]]:
 def test_runner_fails_closed_by_default_and_open_when_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    # a token that is not set is bad input before any check runs (see test_a_live_check_whose_
+    # token_is_not_set_is_bad_input… in tests/cli); a change request naming no commit or pull
+    # request is the github check's misconfiguration, found as it runs
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_not-used-no-request-is-made")
     findings, timings = run_live_checks(
         change(repository="acme/shop"),
         items(
@@ -394,15 +397,16 @@ def test_runner_fails_closed_by_default_and_open_when_asked(
     by_rule = {f.rule: f for f in findings}
     assert by_rule["check:ci"].severity is Severity.BLOCK
     assert (
-        "could not run, so it fails closed: test.yaml:7: spec.checks[0].tokenEnv: environment "
-        "variable GITHUB_TOKEN is not set" in by_rule["check:ci"].message
+        "could not run, so it fails closed: test.yaml:7: spec.checks[0]: neither a commit nor "
+        "a pull request to check" in by_rule["check:ci"].message
     )
-    # fail-open is for outages: a token that is not set is the check's settings, and a
-    # misconfigured check passed every change (an audit line) for as long as nobody looked
+    # fail-open is for outages: a change request the check cannot read is the check's
+    # settings, and a misconfigured check passed every change (an audit line) for as long as
+    # nobody looked
     assert by_rule["check:ci-optional"].severity is Severity.BLOCK
     assert by_rule["check:ci-optional"].message == (
-        "could not run, so it fails closed: test.yaml:9: spec.checks[1].tokenEnv: environment "
-        "variable GITHUB_TOKEN is not set"
+        "could not run, so it fails closed: test.yaml:9: spec.checks[1]: neither a commit nor "
+        "a pull request to check: set commit or pullRequest on the change request"
     )
     assert by_rule["check:slow"].severity is Severity.WARN
     assert "timed out after 0.3s" in by_rule["check:slow"].message

@@ -403,3 +403,26 @@ def test_a_tag_on_a_list_or_mapping_is_refused_not_dropped(
             2,
             f"gate: error: {where}: {line}: gate reads plain mappings and lists\n",
         )
+
+
+def test_a_live_check_whose_token_is_not_set_is_bad_input_even_if_it_may_fail_open(
+    gate: Callable[..., Result], tmp_path: Path
+) -> None:
+    """onError: fail-open lets a deploy through while a server is down; a token that was never
+    set is no outage but a broken pipeline that would let every deploy through, or block
+    every one. It is bad input, named where the policy asks for it, as gate rollout does."""
+    policy = tmp_path / "live.yaml"
+    policy.write_text(
+        "apiVersion: gate/v1\nkind: Policy\nmetadata: {name: live}\nspec:\n  checks:\n"
+        "    - {name: ci, type: github, repository: acme/shop, onError: fail-open}\n"
+        "    - {name: pd, type: incidents, tokenEnv: PD_TOKEN}\n",
+        encoding="utf-8",
+    )
+    r = gate("check", "--change", "examples/change-pass.yaml", "--policy", str(policy))
+    assert (r.code, r.out) == (2, "")
+    assert r.err.splitlines() == [
+        f"gate: error: {policy}:6: spec.checks[0].tokenEnv: environment variable GITHUB_TOKEN "
+        "is not set",
+        f"gate: error: {policy}:7: spec.checks[1].tokenEnv: environment variable PD_TOKEN "
+        "is not set",
+    ]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from gate.errors import ConfigError
 from tests.cli.conftest import Result
 from tests.cli.test_broken_inputs import CHANGE_CASES
 from tests.serve.conftest import REPO, MakeClient
@@ -131,6 +132,23 @@ def test_live_checks_run_and_fail_closed_as_in_gate_check(
         "check:budget",
     ]
     assert without_times(report, "<request>") == without_times(expected, change)
+
+
+def test_a_token_the_policies_need_is_there_when_the_server_starts(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Not a 422 blaming each request: the server's own environment lacks it."""
+    policy = tmp_path / "live.yaml"
+    policy.write_text(
+        "apiVersion: gate/v1\nkind: Policy\nmetadata: {name: live}\nspec:\n  checks:\n"
+        "    - {name: pd, type: incidents, tokenEnv: PD_TOKEN}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        make_client(policies=(str(policy),))
+    assert str(caught.value) == (
+        f"{policy}:6: spec.checks[0].tokenEnv: environment variable PD_TOKEN is not set"
+    )
 
 
 def test_fail_on_warn(make_client: MakeClient) -> None:
