@@ -264,6 +264,13 @@ class Analyzer:
         if m.min is not None and value < m.min:
             return result(Outcome.FAILURE, value, baseline, f"below {m.min:g}", share)
         if m.max_ratio is not None and baseline is not None:
+            if not math.isfinite(baseline):  # inf/inf is NaN, which passes every limit
+                return result(
+                    Outcome.ERROR,
+                    value,
+                    baseline,
+                    "the baseline's value is infinite: no comparison",
+                )
             if baseline == 0:
                 if value > 0:
                     return result(

@@ -327,3 +327,20 @@ def test_a_confirmed_promotion_waits_for_a_measurement_that_succeeded(tmp_path: 
     assert measured[-1] > confirmed  # ... so the yes waited for the next one, a success
     assert "success" in kinds[measured[-1]][1]
     assert router.history == [10, 100]
+
+
+def test_max_ratio_against_an_infinite_baseline_is_no_comparison(tmp_path: Path) -> None:
+    # both values +Inf: inf/inf is NaN, which passed every maxRatio
+    metric = {
+        "name": "latency-vs-baseline",
+        "query": "canary",
+        "baselineQuery": "baseline",
+        "maxRatio": 1.5,
+    }
+    s = spec(analysis__metrics=[metric], analysis__consecutiveErrorLimit=1, stages=SHORT)
+    router = FakeRouter()
+    c, _ = controller(tmp_path, s, FakeMetrics(lambda query, n: math.inf), router)
+    result = c.run()
+    assert result.status == "rolled-back"
+    assert "the baseline's value is infinite" in result.reason
+    assert router.history == [10, 0]
