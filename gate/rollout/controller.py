@@ -47,6 +47,7 @@ class KillSwitches(Protocol):
 
 
 POLL = 0.25  # how often a waiting controller looks for `gate promote` / `gate abort`
+MAX_CLOCK_SKEW = 10.0  # seconds this machine's clock may differ from the metrics server's
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class Controller:
                 raise ConfigError(
                     f"the query was rejected: {exc}", file=self.spec.file, field=f"metric {metric}"
                 ) from None
+        self._check_clock()
         self._warn_about_short_windows()
         if self.kill_switches is not None:
             problems = list(self.kill_switches.probe())
@@ -174,6 +176,24 @@ class Controller:
                     "does not start: " + "; ".join(problems),
                     provider="flags",
                 )
+
+    def _check_clock(self) -> None:
+        """Queries are asked at this machine's time: a clock far behind the metrics server's
+        would judge the canary on the past (on data from before it had traffic), one far ahead
+        on a future with no data. Refuse to start on such a clock."""
+        server_time = getattr(self.metrics, "server_time", None)
+        theirs = server_time() if server_time is not None else None
+        if theirs is None:
+            return
+        skew = (self.wall() - theirs).total_seconds()
+        if abs(skew) > max(MAX_CLOCK_SKEW, self.spec.analysis.interval):
+            side = "behind" if skew < 0 else "ahead of"
+            raise ProviderRejected(
+                f"this machine's clock is {abs(skew):.0f}s {side} the metrics server's: every "
+                f"query would be asked at the wrong time ({'the past' if skew < 0 else 'a future'}"
+                " as the server sees it); set the clock right (NTP) and start again",
+                provider=self.metrics.name,
+            )
 
     def _warn_about_short_windows(self) -> None:
         """Counting windows shorter than two scrapes hold too few samples for increase():

@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gate.errors import ProviderUnavailable, RollbackError
+from gate.errors import ProviderRejected, ProviderUnavailable, RollbackError
 from gate.providers.metrics.interface import QueryResult, Sample
 from gate.rollout.events import EventKind
 from gate.rollout.journal import Journal
@@ -344,3 +344,28 @@ def test_max_ratio_against_an_infinite_baseline_is_no_comparison(tmp_path: Path)
     assert result.status == "rolled-back"
     assert "the baseline's value is infinite" in result.reason
     assert router.history == [10, 0]
+
+
+class SkewedMetrics(FakeMetrics):
+    """A metrics server whose clock is ``ahead`` seconds ahead of this machine's."""
+
+    def __init__(self, ahead: float) -> None:
+        super().__init__(lambda query, n: 0.01)
+        self.ahead = ahead
+
+    def server_time(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.ahead)
+
+
+def test_a_clock_an_hour_behind_the_metrics_server_moves_no_traffic(tmp_path: Path) -> None:
+    # every query would be asked an hour in the past: the canary judged on the old version
+    router = FakeRouter()
+    c, _ = controller(tmp_path, spec(), SkewedMetrics(ahead=3600), router)
+    with pytest.raises(ProviderRejected, match=r"clock is 3600s behind the metrics server's"):
+        c.run()
+    assert router.history == []
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert state.status == "failed-to-start"
+    c, _ = controller(tmp_path / "b", spec(), SkewedMetrics(ahead=2), FakeRouter())
+    assert c.run().status == "promoted"  # a second or two apart is only the round trip

@@ -70,6 +70,19 @@ def _series(result: object) -> list[dict[str, Any]]:
     return result
 
 
+def _date(text: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime, or None."""
+    from email.utils import parsedate_to_datetime
+
+    if not text:
+        return None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else None
+
+
 class PrometheusProvider:
     """A :class:`~gate.providers.metrics.interface.MetricsProvider` for Prometheus's API.
 
@@ -95,6 +108,7 @@ class PrometheusProvider:
     ) -> None:
         self.url = url.rstrip("/")
         self._where = redact_url(self.url)
+        self._server_date: datetime | None = None
         extra = {} if sleep is None else {"sleep": sleep}
         self._http = HttpClient(
             _NAME,
@@ -166,6 +180,11 @@ class PrometheusProvider:
             series.append((_labels(item.get("metric")), points))
         return series
 
+    def server_time(self) -> datetime | None:
+        """Prometheus's clock as its last answer gave it (the HTTP ``Date`` header, to the
+        second), or None before any answer that had one."""
+        return self._server_date
+
     def scrape_interval(self) -> float | None:
         """Prometheus's global scrape interval in seconds (from /api/v1/status/config), or
         None when it cannot be read."""
@@ -195,6 +214,7 @@ class PrometheusProvider:
 
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         reply = self._http.request("POST", path, form=form, accept=(400, 422))
+        self._server_date = _date(reply.headers.get("date")) or self._server_date
         body = reply.json()
         if reply.status in (400, 422):
             detail = ""
