@@ -7,6 +7,7 @@ exit code. Errors are mapped to exit codes in one place, :func:`main`.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -44,20 +45,33 @@ def _register() -> None:
     report.register(cli)
     reap.register(cli)
     _whole_short_help(cli)
-    _text_values_only(cli)
+    _usable_values_only(cli)
 
 
-def _text_values_only(group: click.Group) -> None:
-    """Bytes that are not UTF-8 in an option, variable or argument (Python passes them on as
-    lone surrogates) cannot be written to any report: each command refuses them first."""
+def _usable_values_only(group: click.Group) -> None:
+    """Values no range or choice refuses, refused by every command before it runs: bytes that
+    are not UTF-8 in an option, variable or argument (Python passes them on as lone
+    surrogates), which no report can hold; and a number that is not finite (nan passes every
+    range check, 1e400 is inf)."""
     for command in group.commands.values():
         if isinstance(command, click.Group):
-            _text_values_only(command)
+            _usable_values_only(command)
         elif command.callback is not None:
-            command.callback = _refusing_non_text(command, command.callback)
+            command.callback = _refusing_unusable(command, command.callback)
 
 
-def _refusing_non_text(command: click.Command, callback: Any) -> Any:
+def _problem(item: object) -> str | None:
+    if isinstance(item, float) and not math.isfinite(item):
+        return f"{item} is not a finite number"
+    if isinstance(item, str) and not item.isascii():
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{item!r} is not UTF-8 text"
+    return None
+
+
+def _refusing_unusable(command: click.Command, callback: Any) -> Any:
     from gate.errors import ConfigError
 
     @functools.wraps(callback)
@@ -66,13 +80,9 @@ def _refusing_non_text(command: click.Command, callback: Any) -> Any:
         for param in command.params:
             value = params.get(param.name or "")
             for item in value if isinstance(value, tuple) else (value,):
-                if isinstance(item, str) and not item.isascii():
-                    try:
-                        item.encode("utf-8")
-                    except UnicodeEncodeError:
-                        raise ConfigError(
-                            f"{item!r} is not UTF-8 text", field=given_as(ctx, param)
-                        ) from None
+                problem = _problem(item)
+                if problem is not None:
+                    raise ConfigError(problem, field=given_as(ctx, param))
         return callback(**params)
 
     return checked

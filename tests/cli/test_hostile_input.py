@@ -426,3 +426,40 @@ def test_a_live_check_whose_token_is_not_set_is_bad_input_even_if_it_may_fail_op
         f"gate: error: {policy}:7: spec.checks[1].tokenEnv: environment variable PD_TOKEN "
         "is not set",
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        ((*JUDGE, "--url", "http://127.0.0.1:9", "--alpha", "nan"),
+         "--alpha: nan is not a finite number"),
+        ((*JUDGE, "--url", "http://127.0.0.1:9", "--max-ratio", "NaN"),
+         "--max-ratio: nan is not a finite number"),
+        (
+            ("judge", "--url", "http://127.0.0.1:9", "--method", "mann-whitney", "--canary", "a",
+             "--baseline", "b", "--last", "10m", "--tolerance", "1e400"),
+            "--tolerance: inf is not a finite number",
+        ),
+        (("serve", "--port", "0", "--timeout", "nan"), "--timeout: nan is not a finite number"),
+        (("reap", "--lease-seconds", "nan"), "--lease-seconds: nan is not a finite number"),
+    ],
+)  # fmt: skip
+def test_a_number_that_is_not_finite_is_refused(
+    gate: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    line: str,
+) -> None:
+    """nan passes every range check (no comparison with it is true): --alpha nan judged with
+    no bound on false alarms, and gate serve --timeout nan crashed."""
+    monkeypatch.setenv("GATE_SERVE_TOKEN", "tok-0123456789")
+    r = gate(*args)
+    assert (r.code, r.out, r.err) == (2, "", f"gate: error: {line}\n")
+
+
+def test_a_number_from_the_environment_that_is_not_finite_names_the_variable(
+    gate: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATE_LEASE_SECONDS", "nan")
+    r = gate("reap")
+    assert (r.code, r.err) == (2, "gate: error: GATE_LEASE_SECONDS: nan is not a finite number\n")
