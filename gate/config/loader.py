@@ -57,7 +57,19 @@ def dotted(path: PathKey) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # per mapping node: the keys merged in by ``<<`` (flattening happens once per node,
+        # and an alias visits the same node again)
+        self.merged_in: dict[int, frozenset[int]] = {}
+
+    def merged_keys(self, node: yaml.MappingNode) -> frozenset[int]:
+        """Flatten ``<<`` merges into ``node``; the ids of the key nodes they brought in."""
+        if id(node) not in self.merged_in:
+            own = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
+            self.flatten_mapping(node)
+            self.merged_in[id(node)] = frozenset(id(k) for k, _ in node.value) - own
+        return self.merged_in[id(node)]
 
 
 def _no_timestamps() -> None:
@@ -118,8 +130,11 @@ def _construct(
             field=dotted(path) or None,
         )
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)
-        result: dict[str, Any] = {}
+        merged = loader.merged_keys(node)
+        # a key merged in by ``<<`` gives way to the mapping's own (YAML's merge rule); two of
+        # the mapping's own keys with one name are a mistake
+        chosen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        own: set[str] = set()
         for key_node, value_node in node.value:
             key = _scalar(key_node, path, doc_file, loader)
             line = key_node.start_mark.line + 1
@@ -131,15 +146,22 @@ def _construct(
                     field=dotted(path) or None,
                 )
             skey = str(key)
-            if skey in result:
-                first = lines.get((*path, skey))
+            if id(key_node) in merged:
+                chosen[skey] = (key_node, value_node)
+                continue
+            if skey in own:
+                first = chosen[skey][0].start_mark.line + 1
                 raise ConfigError(
                     f"duplicate key {skey!r} (first defined on line {first})",
                     file=doc_file,
                     line=line,
                     field=dotted((*path, skey)),
                 )
-            lines[(*path, skey)] = line
+            own.add(skey)
+            chosen[skey] = (key_node, value_node)
+        result: dict[str, Any] = {}
+        for skey, (key_node, value_node) in chosen.items():
+            lines[(*path, skey)] = key_node.start_mark.line + 1
             result[skey] = _construct(value_node, (*path, skey), doc_file, lines, loader, depth + 1)
         return result
     if isinstance(node, yaml.SequenceNode):

@@ -17,6 +17,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
+from gate.config.loader import load_file
 from tests.cli.conftest import REPO, Result
 
 TOKEN = "ghs_0123456789abcdefSECRET"
@@ -463,3 +464,36 @@ def test_a_number_from_the_environment_that_is_not_finite_names_the_variable(
     monkeypatch.setenv("GATE_LEASE_SECONDS", "nan")
     r = gate("reap")
     assert (r.code, r.err) == (2, "gate: error: GATE_LEASE_SECONDS: nan is not a finite number\n")
+
+
+def test_yaml_merge_keys_let_a_mapping_change_what_it_shares(
+    gate: Callable[..., Result], tmp_path: Path
+) -> None:
+    """``<<: *first`` and then a key of the mapping's own is YAML's way to share settings and
+    change one (yaml.org/type/merge.html: the mapping's own keys win); it was refused as a
+    duplicate key. Two of a mapping's own keys with one name still are."""
+    text = (REPO / "examples/rollout.yaml").read_text("utf-8")
+    first = "    - {weight: 1, duration: 5m, errorThreshold: 0.1}\n"
+    second = "    - {weight: 5, duration: 10m}\n"
+    assert first in text and second in text  # noqa: PT018 - the example this edits
+    spec = tmp_path / "rollout.yaml"
+    spec.write_text(
+        text.replace(first, first.replace("- {", "- &first {")).replace(
+            second, "    - {<<: *first, weight: 5, duration: 10m}\n"
+        ),
+        "utf-8",
+    )
+    r = gate("validate", str(spec))
+    assert (r.code, r.err) == (0, ""), r.err
+    stages = load_file(spec).data["spec"]["stages"]
+    assert stages[1] == {"weight": 5, "duration": "10m", "errorThreshold": 0.1}
+    spec.write_text(
+        spec.read_text("utf-8").replace("weight: 5, duration: 10m", "weight: 5, weight: 6")
+    )
+    r = gate("validate", str(spec))
+    line = text.splitlines().index(second.rstrip("\n")) + 1
+    assert (r.code, r.err) == (
+        2,
+        f"gate: error: {spec}:{line}: spec.stages[1].weight: duplicate key 'weight' "
+        f"(first defined on line {line})\n",
+    )
