@@ -277,9 +277,15 @@ class Controller:
                 return self._begin()  # stopped before its start was complete
             self._save(status=RolloutStatus.PROGRESSING)
             start = previous.stage
+            again = ""
+            if start == len(self.spec.stages) - 1 and start > 0:
+                # the last stage has no analysis of its own: promote only on a measurement
+                # made now, never on the evidence of before the stop
+                start -= 1
+                again = "; its promotion waits for that stage's analysis again"
             self._event(
                 EventKind.RESUMED,
-                f"resuming at stage {start + 1} (weight {self.spec.stages[start].weight}%)",
+                f"resuming at stage {start + 1} (weight {self.spec.stages[start].weight}%)" + again,
             )
         else:
             if previous is not None and previous.status is RolloutStatus.ROLLBACK_FAILED:

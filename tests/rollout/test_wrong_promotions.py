@@ -369,3 +369,35 @@ def test_a_clock_an_hour_behind_the_metrics_server_moves_no_traffic(tmp_path: Pa
     assert state.status == "failed-to-start"
     c, _ = controller(tmp_path / "b", spec(), SkewedMetrics(ahead=2), FakeRouter())
     assert c.run().status == "promoted"  # a second or two apart is only the round trip
+
+
+def test_a_rollout_resumed_at_its_promotion_is_measured_again_first(tmp_path: Path) -> None:
+    """The driver was killed as it went to 100 %; hours later `gate resume` finishes the
+    promotion only on a measurement it made itself, never on the evidence of before."""
+
+    class Crash(BaseException):
+        pass
+
+    router = FakeRouter()
+    s = spec(stages=[{"weight": 10, "duration": "1m"}, {"weight": 100}])
+    c, _ = controller(tmp_path, s, FakeMetrics(lambda query, n: 0.01), router)
+    original = router.set_canary_weight
+
+    def crash_on_100(percent: int) -> None:
+        if percent == 100:
+            raise Crash  # kill -9 between the journaled intent and the change
+        original(percent)
+
+    router.set_canary_weight = crash_on_100  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        c.run()
+    router.set_canary_weight = original  # type: ignore[method-assign]
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert (state.status, state.stage, state.target_weight) == ("progressing", 1, 100)
+    # meanwhile the canary went bad
+    resumed, _ = controller(tmp_path, s, FakeMetrics(lambda query, n: 0.2), router)
+    result = resumed.run(resume=True)
+    assert result.status == "rolled-back"
+    assert "analysis failed: error-rate=0.2" in result.reason
+    assert router.history == [10, 10, 0]
