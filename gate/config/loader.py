@@ -187,6 +187,13 @@ def _scalar(node: yaml.Node, path: PathKey, doc_file: str, loader: _Loader) -> A
             value.encode("utf-8")
         except UnicodeEncodeError:
             value = _joined_surrogates(value, node, path, doc_file)
+        if "\x00" in value:  # written as \0 or \x00: no argument, path or header can hold it
+            raise ConfigError(
+                "holds a NUL character (\\0), which no argument, path or header can hold",
+                file=doc_file,
+                line=node.start_mark.line + 1,
+                field=dotted(path) or None,
+            )
     return value
 
 

@@ -497,3 +497,24 @@ def test_yaml_merge_keys_let_a_mapping_change_what_it_shares(
         f"gate: error: {spec}:{line}: spec.stages[1].weight: duplicate key 'weight' "
         f"(first defined on line {line})\n",
     )
+
+
+def test_a_nul_written_as_an_escape_is_refused_where_it_is(
+    gate: Callable[..., Result], tmp_path: Path
+) -> None:
+    """A NUL in the file is refused as binary; written as \\0 inside quotes, YAML reads it into
+    the string, where no program argument, path or header can hold it: gate validate said ok
+    and the command check failed 'unexpectedly (ValueError)'."""
+    policy = tmp_path / "nul.yaml"
+    policy.write_text(
+        "apiVersion: gate/v1\nkind: Policy\nmetadata: {name: n}\nspec:\n  checks:\n"
+        '    - {name: t, type: command, argv: ["tr\\0ue"]}\n',
+        encoding="utf-8",
+    )
+    line = (
+        f"gate: error: {policy}:6: spec.checks[0].argv[0]: holds a NUL character (\\0), "
+        "which no argument, path or header can hold\n"
+    )
+    for args in (("validate",), ("check", "--change", "examples/change-pass.yaml", "--policy")):
+        r = gate(*args, str(policy))
+        assert (r.code, r.err) == (2, line)

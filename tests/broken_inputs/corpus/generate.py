@@ -536,6 +536,7 @@ RAW = {
     "omap-tag.yaml": "id: !!omap [{a: 1}]\n",
     "bom-then-garbage.yaml": "\ufeff{{{\n",
     "nul-in-text.yaml": "id: CHG-1\x00\n",
+    "nul-escape.yaml": 'id: "CHG-1\\0"\n',
     "lone-surrogate.json": '{"id": "CHG-1",\n "title": "half a pair \\udcff"}',
     "lone-surrogate-key.yaml": '"\\ud83d": x\n',
 }
