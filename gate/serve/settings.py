@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from gate.errors import ConfigError
+from gate.secrets import SecretRef, reveal
 
 SETTINGS_ENV = "GATE_SERVE_SETTINGS"
 TOKEN_ENV = "GATE_SERVE_TOKEN"  # noqa: S105 - the name of the variable, not a token
@@ -68,13 +69,16 @@ class ServeSettings:
                 f"{self.token_env} is not set: gate serve needs a bearer token from the "
                 "environment (or --insecure-no-auth to serve without one)"
             )
-        return value.strip()
+        # read as every secret is: not too short to guess, one line, and kept out of messages
+        return reveal(SecretRef(self.token_env, field=self.token_env))
 
     def flagger_token(self) -> str | None:
         """The token Flagger's hooks carry in ``metadata.token`` when it differs from the bearer
         token (the Canary resource holds it in clear text), else None."""
         value = os.environ.get(FLAGGER_TOKEN_ENV, "").strip()
-        return value if self.auth and value else None
+        if not self.auth or not value:
+            return None
+        return reveal(SecretRef(FLAGGER_TOKEN_ENV, field=FLAGGER_TOKEN_ENV))
 
 
 def normalise_url(url: str, where: str) -> str:

@@ -50,6 +50,15 @@ def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
              "without one)")  # fmt: skip
 
 
+def test_refuses_a_token_too_short_to_be_a_secret(tmp_path: Path) -> None:
+    """Every other secret gate reads must be at least four characters; a one-letter bearer
+    token let gate serve start, guessed in a hundred tries."""
+    one_line(
+        ServerProcess(tmp_path, token="ab").run(timeout=10),
+        "GATE_SERVE_TOKEN: environment variable GATE_SERVE_TOKEN is too short to be a secret",
+    )
+
+
 def test_a_broken_policy_stops_start_up_with_one_line(tmp_path: Path) -> None:
     path = "tests/broken_inputs/policy-bad-cron.yaml"
     result = ServerProcess(tmp_path, "--policy", path, token=TOKEN).run()
