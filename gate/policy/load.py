@@ -136,6 +136,8 @@ def _condition(
                 (*path, name), f"{name} holds mappings, which a condition never matches"
             )
         values = tuple(value) if isinstance(value, list) else (value,)
+        if not values:
+            raise doc.error((*path, name), "lists no value, so the condition never matches")
         for v in values:
             options = schema.get("enum")
             if options is not None and v not in options:

@@ -59,6 +59,9 @@ POLICY_CASES = {
         "spec.rules[0].when.riskLevel: 'High' is never a riskLevel; one of: low, medium, high, "
         "critical"
     ),
+    "policy-condition-empty-list.yaml": (
+        "spec.rules[0].when.riskLevel: lists no value, so the condition never matches"
+    ),
     "policy-condition-on-mappings.yaml": (
         "spec.rules[0].when.labels: labels holds mappings, which a condition never matches"
     ),
