@@ -33,6 +33,11 @@ class Settings:
             else SecretRef("PAGERDUTY_TOKEN", node.doc.file, node.line, f"{node.field}.tokenEnv")
         )
         services: dict[str, object] | None = node.get("services", None)
+        if services == {}:  # it would ask about no service: every change would pass
+            raise node["services"].error(
+                "maps no service; map gate's service names to PagerDuty service ids, or leave "
+                "services out to watch every service"
+            )
         return cls(
             token=token,
             services=None

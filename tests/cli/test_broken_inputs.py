@@ -62,6 +62,10 @@ POLICY_CASES = {
     "policy-condition-empty-list.yaml": (
         "spec.rules[0].when.riskLevel: lists no value, so the condition never matches"
     ),
+    "policy-incidents-empty-services.yaml": (
+        "spec.checks[0].services: maps no service; map gate's service names to PagerDuty "
+        "service ids, or leave services out to watch every service"
+    ),
     "policy-condition-on-mappings.yaml": (
         "spec.rules[0].when.labels: labels holds mappings, which a condition never matches"
     ),
