@@ -7,9 +7,11 @@ nothing to check: the check cannot run, and fails closed.
 
 Reviews count as GitHub counts them for a merge: each reviewer's latest review that is not a
 comment (``APPROVED``, ``CHANGES_REQUESTED`` or ``DISMISSED``); the author's never count, nor
-do reviews whose account was deleted (``user: null``), and an approval counts only from an
-owner, member or collaborator of the repository (``author_association``): anyone can approve
-a public repository's pull request, and GitHub does not count that either.
+do reviews whose account was deleted (``user: null``), and an approval counts only from
+someone who may write to the repository: an owner, member or collaborator by the review's
+``author_association``, else by their permission on the repository (a private member of the
+organization shows as a contributor). Anyone can approve a public repository's pull request,
+and GitHub does not count that either.
 
 When gate runs as a step of a GitHub Actions job on the commit it checks, that job's own check
 run is still ``in_progress``; it is left out: the job is found among the run's jobs by
@@ -145,7 +147,8 @@ def run(settings: Settings, change: ChangeRequest, context: CheckContext) -> Che
                     latest[review.login] = review.state
                     if review.association in TRUSTED:
                         trusted.add(review.login)
-            approvals = sorted(u for u, st in latest.items() if st == "APPROVED" and u in trusted)
+            approved = [u for u, st in latest.items() if st == "APPROVED"]
+            approvals = sorted(u for u in approved if u in trusted or client.can_write(u))
             blocking = sorted(u for u, st in latest.items() if st == "CHANGES_REQUESTED")
             if blocking:
                 problems.append(

@@ -457,17 +457,33 @@ def test_a_change_with_neither_commit_nor_pull_request_is_not_passed(
     assert github.unexpected == []
 
 
+def permission(fake: StrictGitHub, login: str, role: str | None) -> None:
+    """``GET /repos/{owner}/{repo}/collaborators/{username}/permission``: 200 with
+    ``permission`` (admin, write, read, none) and ``role_name``; 404 for a non-collaborator."""
+    path = f"{REPO_PATH}/collaborators/{login}/permission"
+    if role is None:
+        fake.answer(path, {}, httpx.Response(404, json={"message": "Not Found"}))
+        return
+    legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+    body = {"permission": legacy, "role_name": role, "user": {"login": login}}
+    fake.answer(path, {}, httpx.Response(200, json=body))
+
+
 def test_an_approval_from_outside_the_repository_does_not_count(github: StrictGitHub) -> None:
     """Anyone can approve a public repository's pull request (a second account of its author,
     say); GitHub counts only approvals from people with write access, and so does gate: an
     approval counts from an OWNER, MEMBER or COLLABORATOR (the review's required
-    author_association)."""
+    author_association), else from whoever has write permission on the repository (a private
+    member of the organization, shown as a contributor)."""
     commit(github, green_runs(3))
     outsiders = [
         review("sock-puppet", "APPROVED", "2026-11-02T10:00:00Z", "NONE"),
         review("drive-by", "APPROVED", "2026-11-02T11:00:00Z", "CONTRIBUTOR"),
         review("new", "APPROVED", "2026-11-02T12:00:00Z", "FIRST_TIME_CONTRIBUTOR"),
     ]
+    permission(github, "sock-puppet", None)
+    permission(github, "drive-by", "read")
+    permission(github, "new", "triage")
     pull_request(github, outsiders, ["app.py"])
     out = run(minApprovals=1)
     assert github.unexpected == []
@@ -547,3 +563,13 @@ def test_a_pull_request_closed_without_merging_approves_nothing(github: StrictGi
     merged = {**PULL, "state": "closed", "merged_at": "2026-11-03T10:00:00Z"}
     github.answer(f"{REPO_PATH}/pulls/7", {}, httpx.Response(200, json=merged))
     assert run().status is Status.PASS
+
+
+def test_a_private_member_with_write_access_is_counted(github: StrictGitHub) -> None:
+    """A private member of the organization approves as CONTRIBUTOR; their write permission
+    (here through a team: role maintain) makes the approval count."""
+    commit(github, green_runs(3))
+    pull_request(github, [review("kim", "APPROVED", "2026-11-02T10:00:00Z", "CONTRIBUTOR")], [])
+    permission(github, "kim", "maintain")
+    assert run(minApprovals=1).status is Status.PASS
+    assert github.unexpected == []

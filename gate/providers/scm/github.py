@@ -216,6 +216,17 @@ class GitHubClient:
             abandoned=data.get("state") == "closed" and not data.get("merged_at"),
         )
 
+    def can_write(self, login: str) -> bool:
+        """Whether ``login`` may write to the repository (admin, maintain or write, through a
+        team too); someone who is not a collaborator at all (404) may not."""
+        path = f"{self._repo}/collaborators/{quote(login, safe='')}/permission"
+        reply = self._http.request("GET", path, accept=(404,))
+        if reply.status == 404:
+            return False
+        data = reply.json_object()
+        role, permission = _text(data, "role_name"), _text(data, "permission")
+        return role in ("admin", "maintain", "write") or permission in ("admin", "write")
+
     def reviews(self, number: int) -> list[Review]:
         return [
             Review(
