@@ -252,7 +252,11 @@ class Controller:
                 RolloutStatus.PROGRESSING,
                 RolloutStatus.PAUSED,
             ):
-                self._rollback(f"internal error ({type(exc).__name__}); rolled back to be safe")
+                reason = f"internal error ({type(exc).__name__}); rolled back to be safe"
+                try:
+                    self._rollback(reason)
+                except Interrupted:  # later signals are ignored: this rollback runs to its end
+                    self._rollback(f"{reason}; interrupted while rolling back")
             raise
 
     def _run(self, resume: bool) -> RolloutResult:

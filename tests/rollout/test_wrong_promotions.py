@@ -401,3 +401,35 @@ def test_a_rollout_resumed_at_its_promotion_is_measured_again_first(tmp_path: Pa
     assert result.status == "rolled-back"
     assert "analysis failed: error-rate=0.2" in result.reason
     assert router.history == [10, 10, 0]
+
+
+def test_an_interrupt_during_the_rollback_after_an_internal_error_still_restores_stable(
+    tmp_path: Path,
+) -> None:
+    """A bug rolls the canary back first; a SIGTERM arriving during that rollback (the CI
+    runner cancelling the job) must not cut it short."""
+    from gate.rollout.controller import Interrupted
+
+    class Broken(FakeRouter):
+        interrupted = False
+
+        def set_canary_weight(self, percent: int) -> None:
+            if percent == 0 and not self.interrupted:
+                self.interrupted = True
+                raise Interrupted("SIGTERM")
+            super().set_canary_weight(percent)
+
+    def emit(event: Any) -> None:
+        if event.kind is EventKind.MEASURED:
+            raise RuntimeError("a bug in a progress sink")
+
+    router = Broken()
+    c, _ = controller(tmp_path, spec(), FakeMetrics(lambda query, n: 0.01), router)
+    c.emit = emit
+    with pytest.raises(RuntimeError, match="a bug in a progress sink"):
+        c.run()
+    assert router.weight == 0
+    assert router.history == [1, 0]
+    state = Journal(tmp_path / "state", "checkout").load()
+    assert state is not None
+    assert (state.status, state.weight) == ("rolled-back", 0)
