@@ -51,9 +51,8 @@ def _write(text: str, output: str | None) -> None:
 
 def _timeline(store: StateStore, name: str, fmt: str, output: str | None) -> int:
     from gate.delivery.timeline import from_records, mermaid
-    from gate.rollout.journal import check_journal_name
 
-    journal = store.journal(check_journal_name(name))
+    journal = store.journal(name)  # every store refuses a name outside gate's one rule
     state = journal.load()
     if state is None:
         raise StateError(

@@ -136,19 +136,11 @@ def parse_judge_request(
 
     prometheus = _prometheus(raw.get("prometheus"), service, problem)
 
-    spans: dict[str, float] = {}
-    for key in ("last", "step"):
-        try:
-            spans[key] = parse_duration(raw.get(key, DEFAULTS[key]), minimum=1.0)
-        except ValueError as exc:
-            problem(key, str(exc))
+    spans = _spans(raw, problem)
     if len(queries) == len(QUERIES) and "step" in spans:
         _check_windows(queries, spans["step"], problem)
-    if len(spans) == 2:
-        if spans["step"] > spans["last"]:
-            problem("step", "is longer than last")
-        elif spans["last"] / spans["step"] > MAX_POINTS:
-            problem("step", f"last/step gives more than {MAX_POINTS} points; use a longer step")
+    if len(spans) == 2 and spans["step"] > spans["last"]:
+        problem("step", "is longer than last")
 
     alpha = _number("alpha", raw.get("alpha", DEFAULTS["alpha"]), from_metadata, problem)
     if alpha is not None and not 0 < alpha <= 0.5:
@@ -189,14 +181,7 @@ def _parse_series(
         else:
             queries.append(value)
     prometheus = _prometheus(raw.get("prometheus"), service, problem)
-    spans: dict[str, float] = {}
-    for key in ("last", "step"):
-        try:
-            spans[key] = parse_duration(raw.get(key, DEFAULTS[key]), minimum=1.0)
-        except ValueError as exc:
-            problem(key, str(exc))
-    if len(spans) == 2 and spans["last"] / spans["step"] > MAX_POINTS:
-        problem("step", f"last/step gives more than {MAX_POINTS} points; use a longer step")
+    spans = _spans(raw, problem)
     direction = raw.get("direction", "either")
     if direction not in DIRECTIONS:
         problem("direction", f"{direction!r} is not one of: {', '.join(DIRECTIONS)}")
@@ -229,6 +214,19 @@ def _parse_series(
         tolerance=tolerance,
         min_points=int(min_points),
     )
+
+
+def _spans(raw: Mapping[str, Any], problem: Problem) -> dict[str, float]:
+    """``last`` and ``step`` in seconds (those that parse), at most MAX_POINTS steps."""
+    spans: dict[str, float] = {}
+    for key in ("last", "step"):
+        try:
+            spans[key] = parse_duration(raw.get(key, DEFAULTS[key]), minimum=1.0)
+        except ValueError as exc:
+            problem(key, str(exc))
+    if len(spans) == 2 and spans["last"] / spans["step"] > MAX_POINTS:
+        problem("step", f"last/step gives more than {MAX_POINTS} points; use a longer step")
+    return spans
 
 
 def _check_windows(queries: dict[str, str], step: float, problem: Problem) -> None:

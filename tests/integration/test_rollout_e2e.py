@@ -6,10 +6,7 @@ with a :class:`WeightRecorder`. Stage durations are seconds.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,58 +14,18 @@ from typing import Any
 
 import pytest
 
+from tests.integration.gate_process import Background, gate_env, run_gate
 from tests.integration.stack import Stack, WeightRecorder, rollout_spec, write_spec
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _env(state: Path) -> dict[str, str]:
-    return {**os.environ, "GATE_STATE_DIR": str(state), "PYTHONPATH": str(ROOT)}
+    return gate_env(GATE_STATE_DIR=str(state))
 
 
 def gate(state: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gate", *args],
-        cwd=ROOT,
-        env=_env(state),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-class Background:
-    """``gate …`` running in the background, output in a file."""
-
-    def __init__(self, state: Path, log: Path, *args: str) -> None:
-        self.log = log
-        self._out = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gate", *args],
-            cwd=ROOT,
-            env=_env(state),
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._out.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        self._out.close()
-
-    def output(self) -> str:
-        return self.log.read_text()
+    return run_gate(_env(state), *args, timeout=timeout)
 
 
 @pytest.fixture
@@ -148,7 +105,7 @@ def test_prometheus_down_mid_rollout_rolls_back_never_promotes(
         stages=[{"weight": 10, "duration": "60s"}, {"weight": 100}],
         consecutive_error_limit=2,
     )
-    run = Background(state, tmp_path / "gate.log", "rollout", str(spec))
+    run = Background(_env(state), tmp_path / "gate.log", "rollout", str(spec))
     try:
         _wait_for(lambda: 10 in recorder.canary_weights(), 30, "the first stage")
         time.sleep(2)
@@ -176,7 +133,7 @@ def test_sigkill_mid_stage_then_status_resume_and_abort(
             {"weight": 100},
         ],
     )
-    first = Background(state, tmp_path / "first.log", "rollout", str(spec))
+    first = Background(_env(state), tmp_path / "first.log", "rollout", str(spec))
     try:
         _wait_for(lambda: 10 in recorder.canary_weights(), 30, "the first stage")
         time.sleep(1)
@@ -189,7 +146,7 @@ def test_sigkill_mid_stage_then_status_resume_and_abort(
     assert "checkout" in status.stdout
     assert "10" in status.stdout
 
-    resumed = Background(state, tmp_path / "resume.log", "resume", "checkout")
+    resumed = Background(_env(state), tmp_path / "resume.log", "resume", "checkout")
     try:
         _wait_for(lambda: 50 in recorder.canary_weights(), 30, "the resumed rollout's next stage")
         time.sleep(1)
@@ -215,7 +172,7 @@ def test_no_traffic_on_the_canary_is_never_a_silent_promotion(
         stages=[{"weight": 10, "duration": "3s"}, {"weight": 100}],
         inconclusive_limit=2,
     )
-    run = Background(state, tmp_path / "gate.log", "rollout", str(spec))
+    run = Background(_env(state), tmp_path / "gate.log", "rollout", str(spec))
     try:
         code = run.wait(30)
     except subprocess.TimeoutExpired:

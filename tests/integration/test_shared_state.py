@@ -9,8 +9,6 @@ after it moved traffic, so nothing of it can clean up.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,60 +19,21 @@ from typing import Any
 import pytest
 
 from gate.rollout.stores import open_store
+from tests.integration.gate_process import ROOT, Background, gate_env, run_gate
 from tests.integration.postgres import GATE_PASSWORD
 from tests.integration.stack import Stack, WeightRecorder, rollout_spec, write_spec
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 LEASE = 3.0
 
 
 def _env(url: str) -> dict[str, str]:
-    return {**os.environ, "GATE_STATE_URL": url, "PYTHONPATH": str(ROOT)}
+    return gate_env(GATE_STATE_URL=url)
 
 
 def gate(url: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "gate", *args],
-        cwd=ROOT,
-        env=_env(url),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-class Driver:
-    """``gate rollout`` in the background, output in a file."""
-
-    def __init__(self, url: str, log: Path, *args: str) -> None:
-        self.log = log
-        self._out = log.open("w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gate", *args],
-            cwd=ROOT,
-            env=_env(url),
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._out.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-        self._out.close()
-
-    def output(self) -> str:
-        return self.log.read_text()
+    return run_gate(_env(url), *args, timeout=timeout)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -121,12 +80,14 @@ def _spec(stack: Stack, tmp_path: Path, flags: Path) -> Path:
     return write_spec(tmp_path / "rollout.yaml", spec)
 
 
-def _driven_to_20(stack: Stack, recorder: WeightRecorder, url: str, tmp_path: Path) -> Driver:
+def _driven_to_20(stack: Stack, recorder: WeightRecorder, url: str, tmp_path: Path) -> Background:
     stack.load(rps=40, seconds=90)
     time.sleep(2)
     flags = _flags(tmp_path / "flags.json")
     spec = _spec(stack, tmp_path, flags)
-    driver = Driver(url, tmp_path / "driver.log", "rollout", str(spec), "--lease-seconds", "3")
+    driver = Background(
+        _env(url), tmp_path / "driver.log", "rollout", str(spec), "--lease-seconds", "3"
+    )
     _wait_for(lambda: 20 in recorder.canary_weights(), 40, "the driver to move traffic")
     return driver
 
